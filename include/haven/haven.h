@@ -1,0 +1,13 @@
+/*
+ * haven/haven.h — the whole public API of libhaven.
+ */
+#ifndef HAVEN_HAVEN_H
+#define HAVEN_HAVEN_H
+
+#include "db.h"
+#include "error.h"
+#include "geo.h"
+#include "ledger.h"
+#include "object.h"
+
+#endif

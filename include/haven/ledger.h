@@ -1,0 +1,94 @@
+/*
+ * haven/ledger.h — the hash-chained record of every change.
+ *
+ * Entry n holds its sequence number, time, author party, operation, the
+ * object it changed (kind, id, version) and the canonical JSON of the change
+ * (the object's whole new document), plus a hash:
+ *
+ *   hash_n = BLAKE2b-256( hash_{n-1} || u64le(seq) || u64le(time_ms)
+ *                         || u64le(version) || lp(author) || lp(op)
+ *                         || lp(kind) || lp(id) || lp(body) )
+ *
+ * where lp(s) = u32le(byte length of s) || s, and hash_0 is 32 zero bytes.
+ * Entry 1 is the genesis entry (op "genesis", kind "store") naming the
+ * store. docs/ledger.md gives the definition and an independent check.
+ */
+#ifndef HAVEN_LEDGER_H
+#define HAVEN_LEDGER_H
+
+#include <stdint.h>
+#include <stdio.h>
+
+#include "db.h"
+#include "error.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define HV_HASH_BYTES 32
+
+struct hv_ledger_entry {
+  int64_t seq;
+  int64_t time_ms;
+  int64_t version;
+  const char *author;
+  const char *op;
+  const char *kind;
+  const char *id;
+  const char *body; /* canonical JSON text */
+  uint8_t prev_hash[HV_HASH_BYTES];
+  uint8_t hash[HV_HASH_BYTES];
+};
+
+/* Computes the hash of e from e->prev_hash and its fields into out. */
+void hv_ledger_hash(const struct hv_ledger_entry *e,
+                    uint8_t out[HV_HASH_BYTES]);
+
+/* Writes the lowercase hex of a hash into buf (size >= 65). */
+const char *hv_hash_hex(const uint8_t hash[HV_HASH_BYTES], char *buf);
+
+/* The outcome of a verification. */
+struct hv_verify_report {
+  int64_t entries;   /* entries checked */
+  int64_t bad_seq;   /* first bad entry (0 when none) */
+  char head_hex[65]; /* hash of the last good entry */
+};
+
+/*
+ * Walks the whole chain of db's store: sequence numbers contiguous from 1,
+ * each prev_hash equal to the previous hash, each hash recomputed, the last
+ * entry equal to the store's recorded head, and every current object equal
+ * to the last ledger entry that wrote it. Returns HV_OK, or HV_ETAMPER with
+ * report->bad_seq and err naming the first bad entry and what is wrong.
+ * Errors also: HV_ESTORE, HV_ENOMEM.
+ */
+int hv_ledger_verify(struct hv_db *db, struct hv_verify_report *report,
+                     struct hv_error *err);
+
+/* Writes the chain as NDJSON to f (one entry per line: seq, time, time_ms,
+ * author, op, kind, id, version, body as a string, prev_hash, hash).
+ * Errors: HV_EIO, HV_ESTORE. */
+int hv_ledger_export(struct hv_db *db, FILE *f, struct hv_error *err);
+
+/* Verifies an exported chain read from f, without any store. Errors as
+ * hv_ledger_verify plus HV_EPARSE (line not an entry). */
+int hv_ledger_verify_export(FILE *f, struct hv_verify_report *report,
+                            struct hv_error *err);
+
+/* Calls fn for entries from_seq..to_seq (inclusive; to_seq 0 = to the end)
+ * in order; fn returns non-zero to stop. The entry is borrowed for the call.
+ * Errors: HV_ESTORE. */
+int hv_ledger_each(struct hv_db *db, int64_t from_seq, int64_t to_seq,
+                   int (*fn)(const struct hv_ledger_entry *e, void *ud),
+                   void *ud);
+
+/* Calls fn for every entry that wrote object (kind, id), oldest first. */
+int hv_ledger_history(struct hv_db *db, enum hv_kind kind, const char *id,
+                      int (*fn)(const struct hv_ledger_entry *e, void *ud),
+                      void *ud);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

@@ -1,0 +1,177 @@
+/*
+ * haven/object.h — the objects of the agreed map: parties, agreements,
+ * zones, corridors, protected sites, delineations and administrative areas.
+ *
+ * An object is parsed from its canonical document (a flat JSON object, see
+ * docs/formats.md) and is immutable once made: a change makes a new object
+ * with version + 1. Strings inside point into the document and live as long
+ * as the object. Times are milliseconds since the Unix epoch, UTC
+ * (HV_TIME_OPEN for an open end).
+ */
+#ifndef HAVEN_OBJECT_H
+#define HAVEN_OBJECT_H
+
+#include <geos_c.h>
+#include <jansson.h>
+#include <stdint.h>
+
+#include "error.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define HV_TIME_OPEN INT64_MAX
+#define HV_ID_MAX 64
+
+enum hv_kind {
+  HV_PARTY,
+  HV_AGREEMENT,
+  HV_ZONE,
+  HV_CORRIDOR,
+  HV_SITE,
+  HV_DELINEATION,
+  HV_AREA,
+  HV_KIND_COUNT
+};
+
+/* "party", "agreement", "zone", "corridor", "site", "delineation", "area". */
+const char *hv_kind_name(enum hv_kind kind);
+/* The kind named name; HV_EINVAL when there is none. */
+int hv_kind_parse(const char *name, enum hv_kind *out);
+
+enum hv_phase {
+  HV_PHASE_DECLARED,
+  HV_PHASE_ESTABLISHED,
+  HV_PHASE_OPEN,
+  HV_PHASE_SUSPENDED,
+  HV_PHASE_DISSOLVED,
+  HV_PHASE_COUNT
+};
+const char *hv_phase_name(enum hv_phase phase);
+int hv_phase_parse(const char *name, enum hv_phase *out);
+/* 1 when a zone may go from one phase to the other (docs/formats.md). */
+int hv_phase_allowed(enum hv_phase from, enum hv_phase to);
+
+enum hv_asset_class {
+  HV_ASSET_FIXED_WING,
+  HV_ASSET_ROTARY,
+  HV_ASSET_UAV,
+  HV_ASSET_GROUND_ARMED,
+  HV_ASSET_GROUND_CIVIL,
+  HV_ASSET_HUMANITARIAN,
+  HV_ASSET_COUNT
+};
+const char *hv_asset_class_name(enum hv_asset_class c);
+int hv_asset_class_parse(const char *name, enum hv_asset_class *out);
+
+/* A phase change of a zone: at t_ms, by party `by`. */
+struct hv_phase_change {
+  enum hv_phase phase;
+  int64_t at_ms;
+  const char *by;
+  const char *reason; /* NULL when none was given */
+};
+
+/* A zone rule: which classes of which parties may be inside / overfly. */
+struct hv_rule {
+  const char **parties; /* NULL-terminated; {"*", NULL} = every party */
+  unsigned classes;     /* bit (1u << hv_asset_class) per class */
+  int inside, overfly;  /* 1 = permitted */
+};
+
+struct hv_window {
+  int64_t from_ms, to_ms;
+};
+
+/* A NULL-terminated array of ids borrowed from the document. */
+typedef const char **hv_ids;
+
+struct hv_object {
+  enum hv_kind kind;
+  const char *id;
+  int64_t version;
+  const char *name;   /* NULL for a delineation */
+  int64_t from_ms;    /* validity; 0 / HV_TIME_OPEN where the kind has none */
+  int64_t to_ms;
+  json_t *doc;        /* canonical document, owned by the object */
+  GEOSGeometry *geom; /* NULL for parties and agreements */
+  const GEOSPreparedGeometry *prepared; /* for fast point tests */
+  double minx, miny, maxx, maxy;        /* envelope of geom */
+  union {
+    struct {
+      const char *kind; /* state, armed_group, agency, monitor, designated */
+      const char *sponsor; /* NULL when none */
+      hv_ids aliases;
+    } party;
+    struct {
+      const char *kind;
+      int nationwide;
+      hv_ids scope; /* zone ids when not nationwide */
+      hv_ids covered, excluded, guarantors, terms;
+    } agreement;
+    struct {
+      const char *kind;
+      double alt_min_m, alt_max_m; /* -INFINITY / INFINITY when open */
+      enum hv_phase phase;         /* current */
+      struct hv_phase_change *history;
+      size_t n_history;
+      hv_ids guarantors;
+      struct hv_rule *rules;
+      size_t n_rules;
+    } zone;
+    struct {
+      double half_width_m;
+      const char *status;
+      hv_ids connects, guarantors;
+      struct hv_window *windows;
+      size_t n_windows;
+      GEOSGeometry *area; /* the line buffered by half_width_m, WGS84 */
+      double area_m2;
+    } corridor;
+    struct {
+      const char *category;
+      double radius_m;
+      const char *notified_by;
+      int64_t notified_ms; /* 0 when not given */
+      double lon, lat;
+    } site;
+    struct {
+      const char *party;
+    } delineation;
+    struct {
+      const char *pcode;
+    } area;
+  } u;
+};
+
+/* The phase a zone was in at t_ms: the last change at or before t_ms; when
+ * t_ms is before the first change, the first recorded phase. */
+enum hv_phase hv_zone_phase_at(const struct hv_object *zone, int64_t t_ms);
+
+/* 1 when the zone is valid at t_ms and not dissolved then. */
+int hv_zone_in_force(const struct hv_object *zone, int64_t t_ms);
+
+/* Whether the zone's rules permit an asset of party `party` and class c to
+ * be inside (overfly = 0) or to fly over (overfly = 1): the first rule that
+ * matches decides; no matching rule permits. Returns 1 or 0. */
+int hv_zone_permits(const struct hv_object *zone, const char *party,
+                    enum hv_asset_class c, int overfly);
+
+/* 1 when id is in the NULL-terminated list (NULL list: 0). */
+int hv_ids_contain(hv_ids ids, const char *id);
+
+/* Times: parses RFC 3339 ("2016-02-27T00:00:00Z", "+02:00" offsets,
+ * fractions of a second) or a date alone ("2016-02-27" = midnight UTC).
+ * Errors: HV_EPARSE. */
+int hv_time_parse(const char *text, int64_t *out_ms);
+/* Formats t_ms as "2016-02-27T00:00:00Z" (".123" added when there are
+ * milliseconds) into buf of size >= 32; "open" for HV_TIME_OPEN. */
+const char *hv_time_format(int64_t t_ms, char *buf, size_t size);
+/* Current wall-clock time in ms. */
+int64_t hv_time_now_ms(void);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

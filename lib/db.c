@@ -1,0 +1,536 @@
+/*
+ * db.c — an open haven: the registry in memory, its queries, and the one
+ * write path.
+ *
+ * Invariants:
+ * - the registry holds exactly the objects of the store's objects table,
+ *   each parsed from its stored canonical document;
+ * - every write goes through hv__db_commit: ledger entry and object row in
+ *   one store transaction, committed (fsync'd) before the registry changes,
+ *   so memory never shows what the disk does not hold;
+ * - db->head_* always equal the store's head after a successful commit.
+ */
+#include <math.h>
+#include <sodium.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "db_internal.h"
+
+/* ---- tables --------------------------------------------------------------- */
+
+long hv__table_find(const struct hv__table *t, const char *id) {
+  size_t lo = 0, hi = t->n;
+  while (lo < hi) {
+    size_t mid = lo + (hi - lo) / 2;
+    int c = strcmp(t->v[mid]->id, id);
+    if (c == 0)
+      return (long)mid;
+    if (c < 0)
+      lo = mid + 1;
+    else
+      hi = mid;
+  }
+  return -(long)lo - 1;
+}
+
+/* Puts obj into t (taken), replacing and freeing any object with its id. */
+static int table_put(struct hv_db *db, struct hv__table *t,
+                     struct hv_object *obj) {
+  long i = hv__table_find(t, obj->id);
+  if (i >= 0) {
+    hv__object_free(db->geo, t->v[i]);
+    t->v[i] = obj;
+    return HV_OK;
+  }
+  if (t->n == t->cap) {
+    size_t cap = t->cap ? 2 * t->cap : 16;
+    struct hv_object **v = realloc(t->v, cap * sizeof *v);
+    if (v == NULL)
+      return HV_ENOMEM;
+    t->v = v;
+    t->cap = cap;
+  }
+  size_t at = (size_t)(-i - 1);
+  memmove(t->v + at + 1, t->v + at, (t->n - at) * sizeof *t->v);
+  t->v[at] = obj;
+  t->n++;
+  return HV_OK;
+}
+
+const struct hv_object *hv_db_get(const struct hv_db *db, enum hv_kind kind,
+                                  const char *id) {
+  if ((unsigned)kind >= HV_KIND_COUNT || id == NULL)
+    return NULL;
+  long i = hv__table_find(&db->tables[kind], id);
+  return i >= 0 ? db->tables[kind].v[i] : NULL;
+}
+
+size_t hv_db_count(const struct hv_db *db, enum hv_kind kind) {
+  return (unsigned)kind < HV_KIND_COUNT ? db->tables[kind].n : 0;
+}
+
+const struct hv_object *hv_db_at(const struct hv_db *db, enum hv_kind kind,
+                                 size_t i) {
+  if ((unsigned)kind >= HV_KIND_COUNT || i >= db->tables[kind].n)
+    return NULL;
+  return db->tables[kind].v[i];
+}
+
+struct hv_geo *hv_db_geo(struct hv_db *db) { return db->geo; }
+
+const struct hv_object *hv_db_party_by_alias(const struct hv_db *db,
+                                             const char *name) {
+  const struct hv__table *t = &db->tables[HV_PARTY];
+  for (size_t i = 0; i < t->n; i++) {
+    const struct hv_object *p = t->v[i];
+    if (strcasecmp(p->name, name) == 0 || strcasecmp(p->id, name) == 0)
+      return p;
+    for (size_t j = 0; p->u.party.aliases[j]; j++)
+      if (strcasecmp(p->u.party.aliases[j], name) == 0)
+        return p;
+  }
+  return NULL;
+}
+
+/* ---- open / close --------------------------------------------------------- */
+
+static int load_object(const struct hv__store_object *row, void *ud) {
+  struct hv_db *db = ud;
+  enum hv_kind kind;
+  if (hv_kind_parse(row->kind, &kind) != HV_OK)
+    return HV_ESTORE;
+  json_error_t jerr;
+  json_t *doc = json_loads(row->body, 0, &jerr);
+  if (doc == NULL)
+    return HV_ESTORE;
+  struct hv_object *o;
+  struct hv_error err;
+  if (hv__object_new(db->geo, kind, doc, &o, &err) != HV_OK)
+    return HV_ESTORE;
+  if (o->version != row->version || strcmp(o->id, row->id) != 0) {
+    hv__object_free(db->geo, o);
+    return HV_ESTORE;
+  }
+  int rc = table_put(db, &db->tables[kind], o);
+  if (rc != HV_OK)
+    hv__object_free(db->geo, o);
+  return rc;
+}
+
+static int last_entry(const struct hv_ledger_entry *e, void *ud) {
+  struct hv_ledger_entry *last = ud;
+  uint8_t h[HV_HASH_BYTES];
+  hv_ledger_hash(e, h);
+  last->seq = e->seq;
+  last->time_ms = e->time_ms;
+  /* Keep the recomputed hash: a tail row edited behind our back shows as a
+   * mismatch with the recorded head. */
+  memcpy(last->hash, h, HV_HASH_BYTES);
+  memcpy(last->prev_hash, e->hash, HV_HASH_BYTES);
+  return 0;
+}
+
+/* Appends the genesis entry of a new store. */
+static int genesis(struct hv_db *db, struct hv_error *err) {
+  uint8_t rnd[8];
+  char store_id[17];
+  randombytes_buf(rnd, sizeof rnd);
+  sodium_bin2hex(store_id, sizeof store_id, rnd, sizeof rnd);
+  char created[32];
+  int64_t now = hv_time_now_ms();
+  json_t *body = json_pack("{s:i,s:s,s:s}", "format", 1, "store", store_id,
+                           "created", hv_time_format(now, created, 32));
+  char *text = body ? hv__canon(body) : NULL;
+  json_decref(body);
+  if (text == NULL)
+    return HV_ENOMEM;
+  struct hv_ledger_entry e = {.seq = 1, .time_ms = now, .version = 1,
+                              .author = HV_COORDINATOR, .op = "genesis",
+                              .kind = "store", .id = store_id, .body = text};
+  hv_ledger_hash(&e, e.hash);
+  const struct hv__store_ops *ops = db->store->ops;
+  int rc = ops->begin(db->store);
+  if (rc == HV_OK)
+    rc = ops->append(db->store, &e);
+  if (rc == HV_OK)
+    rc = ops->commit(db->store);
+  if (rc != HV_OK) {
+    hv_error_set(err, rc, "%s: cannot write the genesis entry: %s", db->dir,
+                 ops->errmsg(db->store));
+    ops->rollback(db->store);
+  } else {
+    db->head_seq = 1;
+    db->head_time_ms = now;
+    memcpy(db->head_hash, e.hash, HV_HASH_BYTES);
+  }
+  free(text);
+  return rc;
+}
+
+int hv_db_open(const char *dir, struct hv_db **out, struct hv_error *err) {
+  *out = NULL;
+  if (sodium_init() < 0)
+    return hv_error_set(err, HV_ENOMEM, "libsodium failed to initialise");
+  struct hv_db *db = calloc(1, sizeof *db);
+  if (db == NULL || (db->dir = strdup(dir)) == NULL) {
+    free(db);
+    return HV_ENOMEM;
+  }
+  int rc = hv_geo_new(&db->geo);
+  if (rc != HV_OK) {
+    hv_error_set(err, rc, "cannot start the geometry engine");
+    goto fail;
+  }
+  if ((rc = hv__store_sqlite_open(dir, &db->store, err)) != HV_OK)
+    goto fail;
+  const struct hv__store_ops *ops = db->store->ops;
+  if ((rc = ops->head(db->store, &db->head_seq, db->head_hash)) != HV_OK) {
+    hv_error_set(err, rc, "%s: cannot read the head: %s", dir,
+                 ops->errmsg(db->store));
+    goto fail;
+  }
+  /* Check the tail of the chain against the recorded head. */
+  struct hv_ledger_entry last = {0};
+  int64_t from = db->head_seq > 1 ? db->head_seq : 1;
+  if ((rc = ops->each_entry(db->store, from, 0, NULL, NULL, last_entry,
+                            &last)) != HV_OK) {
+    hv_error_set(err, rc, "%s: cannot read the ledger: %s", dir,
+                 ops->errmsg(db->store));
+    goto fail;
+  }
+  if (db->head_seq == 0 && last.seq == 0) {
+    if ((rc = genesis(db, err)) != HV_OK)
+      goto fail;
+  } else if (last.seq != db->head_seq ||
+             memcmp(last.hash, db->head_hash, HV_HASH_BYTES) != 0) {
+    rc = hv_error_set(err, HV_ETAMPER,
+                      "%s: the ledger's last entry (%lld) does not match the "
+                      "recorded head (%lld): run `haven ledger verify`",
+                      dir, (long long)last.seq, (long long)db->head_seq);
+    goto fail;
+  } else {
+    db->head_time_ms = last.time_ms;
+  }
+  if ((rc = ops->each_object(db->store, load_object, db)) != HV_OK) {
+    hv_error_set(err, rc, "%s: cannot load the stored objects", dir);
+    goto fail;
+  }
+  *out = db;
+  return HV_OK;
+fail:
+  hv_db_close(db);
+  return rc;
+}
+
+void hv_db_close(struct hv_db *db) {
+  if (db == NULL)
+    return;
+  for (int k = 0; k < HV_KIND_COUNT; k++) {
+    for (size_t i = 0; i < db->tables[k].n; i++)
+      hv__object_free(db->geo, db->tables[k].v[i]);
+    free(db->tables[k].v);
+  }
+  if (db->store)
+    db->store->ops->close(db->store);
+  hv_geo_free(db->geo);
+  free(db->dir);
+  free(db);
+}
+
+/* ---- the write path ------------------------------------------------------- */
+
+static void free_changes(struct hv_db *db, struct hv__change *c, size_t n) {
+  for (size_t i = 0; i < n; i++) {
+    hv__object_free(db->geo, c[i].obj);
+    c[i].obj = NULL;
+  }
+}
+
+int hv__db_commit(struct hv_db *db, const char *author,
+                  struct hv__change *changes, size_t n, struct hv_error *err) {
+  if (strcmp(author, HV_COORDINATOR) != 0 &&
+      hv_db_get(db, HV_PARTY, author) == NULL) {
+    free_changes(db, changes, n);
+    return hv_error_set(err, HV_EREF, "author: no party \"%s\"", author);
+  }
+  const struct hv__store_ops *ops = db->store->ops;
+  int64_t now = hv_time_now_ms();
+  if (now < db->head_time_ms)
+    now = db->head_time_ms; /* the record's clock never goes back */
+  int64_t seq = db->head_seq;
+  uint8_t prev[HV_HASH_BYTES];
+  memcpy(prev, db->head_hash, HV_HASH_BYTES);
+  int rc = ops->begin(db->store);
+  if (rc != HV_OK) {
+    free_changes(db, changes, n);
+    return hv_error_set(err, rc, "%s: cannot start a transaction: %s",
+                        db->dir, ops->errmsg(db->store));
+  }
+  for (size_t i = 0; i < n && rc == HV_OK; i++) {
+    struct hv_object *o = changes[i].obj;
+    const struct hv_object *cur = hv_db_get(db, o->kind, o->id);
+    o->version = cur ? cur->version + 1 : 1;
+    if (json_object_set_new(o->doc, "version", json_integer(o->version))) {
+      rc = HV_ENOMEM;
+      break;
+    }
+    char *body = hv__canon(o->doc);
+    if (body == NULL) {
+      rc = HV_ENOMEM;
+      break;
+    }
+    struct hv_ledger_entry e = {
+        .seq = ++seq, .time_ms = now, .version = o->version, .author = author,
+        .op = changes[i].op, .kind = hv_kind_name(o->kind), .id = o->id,
+        .body = body};
+    memcpy(e.prev_hash, prev, HV_HASH_BYTES);
+    hv_ledger_hash(&e, e.hash);
+    memcpy(prev, e.hash, HV_HASH_BYTES);
+    struct hv__store_object row = {e.kind, o->id, o->version, body};
+    rc = ops->append(db->store, &e);
+    if (rc == HV_OK)
+      rc = ops->put_object(db->store, &row);
+    free(body);
+  }
+  if (rc == HV_OK)
+    rc = ops->commit(db->store);
+  if (rc != HV_OK) {
+    if (rc == HV_ESTORE)
+      hv_error_set(err, rc, "%s: write failed, nothing applied: %s", db->dir,
+                   ops->errmsg(db->store));
+    ops->rollback(db->store);
+    free_changes(db, changes, n);
+    return rc;
+  }
+  db->head_seq = seq;
+  db->head_time_ms = now;
+  memcpy(db->head_hash, prev, HV_HASH_BYTES);
+  /* Durable now: publish to the registry. A failure here (out of memory)
+   * leaves memory behind the disk, never ahead; reopening reloads it. */
+  int pub = HV_OK;
+  for (size_t i = 0; i < n; i++) {
+    int r = table_put(db, &db->tables[changes[i].obj->kind], changes[i].obj);
+    if (r != HV_OK) {
+      hv__object_free(db->geo, changes[i].obj);
+      pub = r;
+    }
+    changes[i].obj = NULL;
+  }
+  return pub;
+}
+
+int hv_db_zone_set_phase(struct hv_db *db, const char *author, const char *id,
+                         enum hv_phase phase, int64_t at_ms,
+                         const char *reason, int64_t expected_version,
+                         struct hv_error *err) {
+  const struct hv_object *z = hv_db_get(db, HV_ZONE, id);
+  if (z == NULL)
+    return hv_error_set(err, HV_ENOTFOUND, "zone \"%s\": no such zone", id);
+  if (expected_version > 0 && expected_version != z->version)
+    return hv_error_set(err, HV_ECONFLICT,
+                        "zone \"%s\": version %lld expected, the current "
+                        "version is %lld",
+                        id, (long long)expected_version,
+                        (long long)z->version);
+  if ((unsigned)phase >= HV_PHASE_COUNT)
+    return hv_error_set(err, HV_EINVAL, "phase: unknown");
+  if (!hv_phase_allowed(z->u.zone.phase, phase))
+    return hv_error_set(err, HV_EPHASE,
+                        "zone \"%s\": %s -> %s is not an allowed transition",
+                        id, hv_phase_name(z->u.zone.phase),
+                        hv_phase_name(phase));
+  size_t nh = z->u.zone.n_history;
+  if (nh && at_ms < z->u.zone.history[nh - 1].at_ms)
+    return hv_error_set(err, HV_EINVAL,
+                        "at: before the zone's last phase change");
+  json_t *doc = json_deep_copy(z->doc);
+  char at[32];
+  json_t *change =
+      json_pack("{s:s,s:s,s:s}", "phase", hv_phase_name(phase), "at",
+                hv_time_format(at_ms, at, sizeof at), "by", author);
+  if (doc == NULL || change == NULL) {
+    json_decref(doc);
+    json_decref(change);
+    return HV_ENOMEM;
+  }
+  if (reason && *reason)
+    json_object_set_new(change, "reason", json_string(reason));
+  json_array_append_new(json_object_get(doc, "phase_history"), change);
+  json_object_set_new(doc, "phase", json_string(hv_phase_name(phase)));
+  struct hv__change c = {NULL, "phase"};
+  int rc = hv__object_new(db->geo, HV_ZONE, doc, &c.obj, err);
+  if (rc != HV_OK)
+    return rc;
+  return hv__db_commit(db, author, &c, 1, err);
+}
+
+/* ---- queries -------------------------------------------------------------- */
+
+void hv_hits_free(struct hv_hits *h) {
+  if (h == NULL)
+    return;
+  free(h->v);
+  h->v = NULL;
+  h->n = h->cap = 0;
+}
+
+static int hits_add(struct hv_hits *h, const struct hv_object *o, double d,
+                    enum hv_phase p) {
+  if (h->n == h->cap) {
+    size_t cap = h->cap ? 2 * h->cap : 16;
+    struct hv_hit *v = realloc(h->v, cap * sizeof *v);
+    if (v == NULL)
+      return HV_ENOMEM;
+    h->v = v;
+    h->cap = cap;
+  }
+  h->v[h->n++] = (struct hv_hit){o, d, p};
+  return HV_OK;
+}
+
+static int coords_ok(double lon, double lat) {
+  return isfinite(lon) && isfinite(lat) && lon >= -180 && lon <= 180 &&
+         lat >= -90 && lat <= 90;
+}
+
+int hv_db_zones_at(struct hv_db *db, double lon, double lat, double alt_m,
+                   int64_t t_ms, struct hv_hits *out) {
+  if (!coords_ok(lon, lat))
+    return HV_EINVAL;
+  const struct hv__table *t = &db->tables[HV_ZONE];
+  for (size_t i = 0; i < t->n; i++) {
+    const struct hv_object *z = t->v[i];
+    if (lon < z->minx || lon > z->maxx || lat < z->miny || lat > z->maxy)
+      continue;
+    if (!hv_zone_in_force(z, t_ms))
+      continue;
+    if (!isnan(alt_m) && (alt_m < z->u.zone.alt_min_m ||
+                          alt_m > z->u.zone.alt_max_m))
+      continue;
+    int in = hv_geo_covers_point(db->geo, z->prepared, lon, lat);
+    if (in < 0)
+      return in;
+    if (in && hits_add(out, z, 0, hv_zone_phase_at(z, t_ms)) != HV_OK)
+      return HV_ENOMEM;
+  }
+  return HV_OK;
+}
+
+static int hit_cmp(const void *a, const void *b) {
+  const struct hv_hit *x = a, *y = b;
+  if (x->dist_m != y->dist_m)
+    return x->dist_m < y->dist_m ? -1 : 1;
+  if (x->obj->kind != y->obj->kind)
+    return (int)x->obj->kind - (int)y->obj->kind;
+  return strcmp(x->obj->id, y->obj->id);
+}
+
+int hv_db_within(struct hv_db *db, double lon, double lat, double dist_m,
+                 int64_t t_ms, struct hv_hits *out) {
+  if (!coords_ok(lon, lat) || !(dist_m >= 0) || dist_m > 2e7)
+    return HV_EINVAL;
+  /* A degree box surely holding every point within dist_m: a degree of
+   * latitude is >= 110.5 km; a degree of longitude shrinks with cos(lat). */
+  double dlat = dist_m / 110000.0 + 1e-6;
+  double maxlat = fmin(89.9, fabs(lat) + dlat);
+  double dlon = fmin(360, dist_m / (111000.0 * cos(maxlat * M_PI / 180)) +
+                              1e-6);
+  size_t first = out->n;
+  static const enum hv_kind kinds[] = {HV_ZONE, HV_CORRIDOR, HV_SITE,
+                                       HV_DELINEATION, HV_AREA};
+  for (size_t k = 0; k < sizeof kinds / sizeof *kinds; k++) {
+    const struct hv__table *t = &db->tables[kinds[k]];
+    for (size_t i = 0; i < t->n; i++) {
+      const struct hv_object *o = t->v[i];
+      const GEOSGeometry *g =
+          o->kind == HV_CORRIDOR ? o->u.corridor.area : o->geom;
+      double x0 = o->minx, y0 = o->miny, x1 = o->maxx, y1 = o->maxy;
+      if (o->kind == HV_CORRIDOR)
+        GEOSGeom_getExtent_r(hv_geo_geos(db->geo), g, &x0, &y0, &x1, &y1);
+      if (lon < x0 - dlon || lon > x1 + dlon || lat < y0 - dlat ||
+          lat > y1 + dlat)
+        continue;
+      if (o->kind == HV_ZONE ? !hv_zone_in_force(o, t_ms)
+                             : (t_ms < o->from_ms || t_ms >= o->to_ms))
+        continue;
+      double d;
+      if (o->kind == HV_SITE) {
+        d = hv_geo_distance_m(lon, lat, o->u.site.lon, o->u.site.lat);
+      } else {
+        int rc = hv_geo_distance_to_m(db->geo, lon, lat, g, &d);
+        if (rc != HV_OK)
+          return rc;
+      }
+      if (d > dist_m)
+        continue;
+      enum hv_phase p =
+          o->kind == HV_ZONE ? hv_zone_phase_at(o, t_ms) : HV_PHASE_DECLARED;
+      if (hits_add(out, o, d, p) != HV_OK)
+        return HV_ENOMEM;
+    }
+  }
+  qsort(out->v + first, out->n - first, sizeof *out->v, hit_cmp);
+  return HV_OK;
+}
+
+int hv_db_sponsor_chain(const struct hv_db *db, const char *id,
+                        struct hv_hits *out) {
+  const struct hv_object *p = hv_db_get(db, HV_PARTY, id);
+  if (p == NULL)
+    return HV_ENOTFOUND;
+  /* The registry refuses cycles; the bound guards against a store edited
+   * behind haven's back. */
+  for (size_t n = 0; p && n <= db->tables[HV_PARTY].n; n++) {
+    if (hits_add(out, p, 0, HV_PHASE_DECLARED) != HV_OK)
+      return HV_ENOMEM;
+    p = p->u.party.sponsor ? hv_db_get(db, HV_PARTY, p->u.party.sponsor)
+                           : NULL;
+  }
+  return HV_OK;
+}
+
+const char *hv_coverage_name(enum hv_coverage c) {
+  switch (c) {
+  case HV_COVER_DIRECT:
+    return "covered";
+  case HV_COVER_SPONSOR:
+    return "covered_via_sponsor";
+  case HV_COVER_EXCLUDED:
+    return "excluded";
+  default:
+    return "not_covered";
+  }
+}
+
+enum hv_coverage hv_db_coverage(const struct hv_db *db,
+                                const struct hv_object *a, const char *party) {
+  const struct hv_object *p = hv_db_get(db, HV_PARTY, party);
+  for (size_t n = 0; p && n <= db->tables[HV_PARTY].n; n++) {
+    if (hv_ids_contain(a->u.agreement.excluded, p->id))
+      return HV_COVER_EXCLUDED;
+    if (hv_ids_contain(a->u.agreement.covered, p->id))
+      return n == 0 ? HV_COVER_DIRECT : HV_COVER_SPONSOR;
+    p = p->u.party.sponsor ? hv_db_get(db, HV_PARTY, p->u.party.sponsor)
+                           : NULL;
+  }
+  return HV_COVER_NONE;
+}
+
+int hv_db_agreements_covering(const struct hv_db *db, const char *id,
+                              int64_t t_ms, struct hv_hits *out) {
+  if (hv_db_get(db, HV_PARTY, id) == NULL)
+    return HV_ENOTFOUND;
+  const struct hv__table *t = &db->tables[HV_AGREEMENT];
+  for (size_t i = 0; i < t->n; i++) {
+    const struct hv_object *a = t->v[i];
+    if (t_ms < a->from_ms || t_ms >= a->to_ms)
+      continue;
+    enum hv_coverage c = hv_db_coverage(db, a, id);
+    if ((c == HV_COVER_DIRECT || c == HV_COVER_SPONSOR) &&
+        hits_add(out, a, 0, HV_PHASE_DECLARED) != HV_OK)
+      return HV_ENOMEM;
+  }
+  return HV_OK;
+}

@@ -1,0 +1,49 @@
+/*
+ * db_internal.h — what the modules of libhaven share about an open db.
+ */
+#ifndef HAVEN_DB_INTERNAL_H
+#define HAVEN_DB_INTERNAL_H
+
+#include "haven/db.h"
+#include "haven/ledger.h"
+#include "object.h"
+#include "store.h"
+
+/* The objects of one kind, sorted by id. */
+struct hv__table {
+  struct hv_object **v;
+  size_t n, cap;
+};
+
+struct hv_db {
+  char *dir;
+  struct hv_geo *geo;
+  struct hv__store *store;
+  struct hv__table tables[HV_KIND_COUNT];
+  int64_t head_seq;
+  int64_t head_time_ms;
+  uint8_t head_hash[HV_HASH_BYTES];
+};
+
+/* One change to write: the new object (taken by hv__db_commit) and the
+ * operation name recorded in the ledger ("create", "update", "phase"). */
+struct hv__change {
+  struct hv_object *obj;
+  const char *op;
+};
+
+/*
+ * Writes changes as author in one transaction: for each, the object's
+ * version is set to (current version + 1, or 1), its document gets that
+ * version, a ledger entry is appended and the object row written; then
+ * commit (durable), then the registry takes the objects. On any failure
+ * nothing is written and every object is freed. Objects are always taken.
+ * Errors: HV_ESTORE, HV_ENOMEM.
+ */
+int hv__db_commit(struct hv_db *db, const char *author,
+                  struct hv__change *changes, size_t n, struct hv_error *err);
+
+/* The index of id in table t, or -(insertion point) - 1 when absent. */
+long hv__table_find(const struct hv__table *t, const char *id);
+
+#endif

@@ -1,0 +1,514 @@
+/*
+ * io.c — import of GeoJSON FeatureCollections and registry documents, and
+ * export back to them (docs/formats.md).
+ *
+ * Invariants:
+ * - an import is all or nothing: every object of every file is made and
+ *   checked (schema, geometry, references, alias uniqueness, sponsor
+ *   cycles, duplicate ids, stale versions) before the first write, and the
+ *   writes are one transaction;
+ * - objects are made from the canonical text of their document, exactly as
+ *   the store will hold it, so what is checked is what is kept;
+ * - export writes every stored member back, so import(export(x)) changes
+ *   nothing.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/stat.h>
+
+#include "db_internal.h"
+
+/* One object read from a file, waiting to be written. */
+struct pending {
+  struct hv_object *obj;
+  int64_t expected_version; /* 0 when the file gave none */
+  const char *file;
+  char where[64]; /* "feature 3" / "parties[2]" */
+  int unchanged;
+};
+
+struct import {
+  struct hv_db *db;
+  const char *author;
+  struct pending *v;
+  size_t n, cap;
+  struct hv_error *err;
+  int64_t now_ms;
+};
+
+static void prefix(struct hv_error *err, const struct pending *p) {
+  hv_error_prefix(err, "%s: %s (id \"%s\"): ", p->file, p->where, p->obj->id);
+}
+
+/* The object of kind and id as the import would leave it: pending first. */
+static const struct hv_object *view(const struct import *im, enum hv_kind kind,
+                                    const char *id) {
+  for (size_t i = 0; i < im->n; i++)
+    if (im->v[i].obj->kind == kind && strcmp(im->v[i].obj->id, id) == 0)
+      return im->v[i].obj;
+  return hv_db_get(im->db, kind, id);
+}
+
+static int push(struct import *im, struct pending p) {
+  if (im->n == im->cap) {
+    size_t cap = im->cap ? 2 * im->cap : 64;
+    struct pending *v = realloc(im->v, cap * sizeof *v);
+    if (v == NULL)
+      return HV_ENOMEM;
+    im->v = v;
+    im->cap = cap;
+  }
+  im->v[im->n++] = p;
+  return HV_OK;
+}
+
+/* Completes a zone's phase history when the file gives none: an existing
+ * zone keeps its history (plus a transition to a new phase, now, by the
+ * importer); a new zone starts with its phase at valid_from. */
+static int complete_history(struct import *im, json_t *doc) {
+  if (json_object_get(doc, "phase_history") != NULL)
+    return HV_OK;
+  const json_t *phase = json_object_get(doc, "phase");
+  const json_t *from = json_object_get(doc, "valid_from");
+  const char *id = json_string_value(json_object_get(doc, "id"));
+  if (!json_is_string(phase) || !json_is_string(from) || id == NULL)
+    return HV_OK; /* the schema check reports what is missing */
+  const struct hv_object *cur = hv_db_get(im->db, HV_ZONE, id);
+  json_t *h;
+  if (cur) {
+    h = json_deep_copy(json_object_get(cur->doc, "phase_history"));
+    if (h && strcmp(json_string_value(phase),
+                    hv_phase_name(cur->u.zone.phase)) != 0) {
+      char at[32];
+      json_array_append_new(
+          h, json_pack("{s:O,s:s,s:s}", "phase", phase, "at",
+                       hv_time_format(im->now_ms, at, sizeof at), "by",
+                       im->author));
+    }
+  } else {
+    h = json_pack("[{s:O,s:O,s:s}]", "phase", phase, "at", from, "by",
+                  im->author);
+  }
+  if (h == NULL)
+    return HV_ENOMEM;
+  return json_object_set_new(doc, "phase_history", h) ? HV_ENOMEM : HV_OK;
+}
+
+/* Makes the object of doc (taken) and queues it. */
+static int add(struct import *im, enum hv_kind kind, json_t *doc,
+               const char *file, const char *where) {
+  struct pending p = {.file = file};
+  snprintf(p.where, sizeof p.where, "%s", where);
+  const char *id = json_string_value(json_object_get(doc, "id"));
+  char idbuf[HV_ID_MAX + 1];
+  snprintf(idbuf, sizeof idbuf, "%s", id ? id : "?");
+  const json_t *ver = json_object_get(doc, "version");
+  if (ver) {
+    if (!json_is_integer(ver) || json_integer_value(ver) < 1) {
+      json_decref(doc);
+      return hv_error_set(im->err, HV_ESCHEMA,
+                          "%s: %s (id \"%s\"): version: must be a whole "
+                          "number >= 1",
+                          file, where, idbuf);
+    }
+    p.expected_version = json_integer_value(ver);
+    json_object_del(doc, "version");
+  }
+  int rc = kind == HV_ZONE ? complete_history(im, doc) : HV_OK;
+  char *text = rc == HV_OK ? hv__canon(doc) : NULL;
+  json_decref(doc);
+  if (text == NULL)
+    return HV_ENOMEM;
+  json_error_t jerr;
+  json_t *canon = json_loads(text, 0, &jerr);
+  free(text);
+  if (canon == NULL)
+    return HV_ENOMEM;
+  rc = hv__object_new(hv_db_geo(im->db), kind, canon, &p.obj, im->err);
+  if (rc != HV_OK) {
+    hv_error_prefix(im->err, "%s: %s (id \"%s\"): ", file, where, idbuf);
+    return rc;
+  }
+  if ((rc = push(im, p)) != HV_OK)
+    hv__object_free(hv_db_geo(im->db), p.obj);
+  return rc;
+}
+
+static int read_registry(struct import *im, json_t *root, const char *file) {
+  const char *key;
+  json_t *v;
+  json_object_foreach(root, key, v) {
+    if (strcmp(key, "parties") && strcmp(key, "agreements") &&
+        strcmp(key, "notes") && strcmp(key, "source"))
+      return hv_error_set(im->err, HV_ESCHEMA,
+                          "%s: %s: unknown member of a registry document "
+                          "(parties, agreements, notes, source)",
+                          file, key);
+    if ((!strcmp(key, "parties") || !strcmp(key, "agreements")) &&
+        !json_is_array(v))
+      return hv_error_set(im->err, HV_ESCHEMA, "%s: %s: must be an array",
+                          file, key);
+  }
+  static const struct {
+    const char *member;
+    enum hv_kind kind;
+  } parts[] = {{"parties", HV_PARTY}, {"agreements", HV_AGREEMENT}};
+  for (size_t k = 0; k < 2; k++) {
+    const json_t *arr = json_object_get(root, parts[k].member);
+    size_t i;
+    json_t *item;
+    json_array_foreach(arr, i, item) {
+      char where[64];
+      snprintf(where, sizeof where, "%s[%zu]", parts[k].member, i);
+      if (!json_is_object(item))
+        return hv_error_set(im->err, HV_ESCHEMA,
+                            "%s: %s: must be an object", file, where);
+      int rc = add(im, parts[k].kind, json_deep_copy(item), file, where);
+      if (rc != HV_OK)
+        return rc;
+    }
+  }
+  return HV_OK;
+}
+
+static int read_features(struct import *im, json_t *root, const char *file,
+                         hv_progress_fn progress, void *ud) {
+  const json_t *features = json_object_get(root, "features");
+  if (!json_is_array(features))
+    return hv_error_set(im->err, HV_ESCHEMA,
+                        "%s: features: missing or not an array", file);
+  size_t n = json_array_size(features), i;
+  json_t *f;
+  json_array_foreach(features, i, f) {
+    char where[64];
+    snprintf(where, sizeof where, "feature %zu", i);
+    if (progress && (i % 8 == 0 || i + 1 == n))
+      progress(file, i + 1, n, ud);
+    const json_t *id = json_object_get(f, "id");
+    const char *idtxt = json_is_string(id) ? json_string_value(id) : "?";
+    if (!json_is_object(f) ||
+        !json_is_string(json_object_get(f, "type")) || strcmp(json_string_value(json_object_get(f, "type")),
+               "Feature") != 0)
+      return hv_error_set(im->err, HV_ESCHEMA,
+                          "%s: %s: type: must be \"Feature\"", file, where);
+    const char *key;
+    json_t *v;
+    json_object_foreach(f, key, v) {
+      if (strcmp(key, "type") && strcmp(key, "id") && strcmp(key, "geometry") &&
+          strcmp(key, "properties") && strcmp(key, "bbox"))
+        return hv_error_set(im->err, HV_ESCHEMA,
+                            "%s: %s (id \"%s\"): %s: unknown member of a "
+                            "Feature",
+                            file, where, idtxt, key);
+    }
+    if (!json_is_string(id))
+      return hv_error_set(im->err, HV_ESCHEMA,
+                          "%s: %s: id: missing (every feature needs a string "
+                          "id)",
+                          file, where);
+    const json_t *props = json_object_get(f, "properties");
+    if (!json_is_object(props))
+      return hv_error_set(im->err, HV_ESCHEMA,
+                          "%s: %s (id \"%s\"): properties: missing or not an "
+                          "object",
+                          file, where, idtxt);
+    const char *object = json_string_value(json_object_get(props, "object"));
+    enum hv_kind kind;
+    if (object == NULL || hv_kind_parse(object, &kind) != HV_OK ||
+        kind == HV_PARTY || kind == HV_AGREEMENT)
+      return hv_error_set(im->err, HV_ESCHEMA,
+                          "%s: %s (id \"%s\"): properties.object: must be one "
+                          "of zone, corridor, site, delineation, area",
+                          file, where, idtxt);
+    if (json_object_get(props, "id") || json_object_get(props, "geometry"))
+      return hv_error_set(im->err, HV_ESCHEMA,
+                          "%s: %s (id \"%s\"): properties: id and geometry "
+                          "belong to the Feature, not its properties",
+                          file, where, idtxt);
+    json_t *doc = json_deep_copy(props);
+    if (doc == NULL)
+      return HV_ENOMEM;
+    json_object_del(doc, "object");
+    json_object_set(doc, "id", (json_t *)id);
+    const json_t *geom = json_object_get(f, "geometry");
+    if (geom && !json_is_null(geom))
+      json_object_set(doc, "geometry", (json_t *)geom);
+    int rc = add(im, kind, doc, file, where);
+    if (rc != HV_OK)
+      return rc;
+  }
+  return HV_OK;
+}
+
+static int read_file(struct import *im, const char *path,
+                     hv_progress_fn progress, void *ud) {
+  json_error_t jerr;
+  json_t *root = json_load_file(path, 0, &jerr);
+  if (root == NULL) {
+    if (jerr.position == 0 && jerr.line <= 0)
+      return hv_error_set(im->err, HV_EIO, "%s: %s", path, jerr.text);
+    return hv_error_set(im->err, HV_EPARSE,
+                        "%s: line %d, column %d: not JSON: %s", path,
+                        jerr.line, jerr.column, jerr.text);
+  }
+  int rc;
+  const char *type = json_string_value(json_object_get(root, "type"));
+  if (type && strcmp(type, "FeatureCollection") == 0)
+    rc = read_features(im, root, path, progress, ud);
+  else if (json_is_object(root) && type == NULL &&
+           (json_object_get(root, "parties") ||
+            json_object_get(root, "agreements")))
+    rc = read_registry(im, root, path);
+  else
+    rc = hv_error_set(im->err, HV_ESCHEMA,
+                      "%s: neither a GeoJSON FeatureCollection nor a registry "
+                      "document with parties/agreements",
+                      path);
+  json_decref(root);
+  return rc;
+}
+
+/* ---- checks across objects ---------------------------------------------- */
+
+struct refctx {
+  struct import *im;
+};
+
+static int check_ref(const char *field, enum hv_kind kind, const char *id,
+                     void *ud) {
+  struct import *im = ud;
+  if (kind == HV_PARTY && strcmp(id, HV_COORDINATOR) == 0 &&
+      strncmp(field, "phase_history", 13) == 0)
+    return HV_OK; /* the coordination cell may always change a phase */
+  if (view(im, kind, id) != NULL)
+    return HV_OK;
+  return hv_error_set(im->err, HV_EREF, "%s: no %s \"%s\" in the store or in "
+                                        "this import",
+                      field, hv_kind_name(kind), id);
+}
+
+static int check_all(struct import *im) {
+  struct hv_db *db = im->db;
+  /* Duplicates within the import. */
+  for (size_t i = 0; i < im->n; i++)
+    for (size_t j = 0; j < i; j++)
+      if (im->v[i].obj->kind == im->v[j].obj->kind &&
+          strcmp(im->v[i].obj->id, im->v[j].obj->id) == 0) {
+        hv_error_set(im->err, HV_EEXISTS,
+                     "the same %s id is also given in %s: %s",
+                     hv_kind_name(im->v[i].obj->kind), im->v[j].file,
+                     im->v[j].where);
+        prefix(im->err, &im->v[i]);
+        return HV_EEXISTS;
+      }
+  for (size_t i = 0; i < im->n; i++) {
+    struct pending *p = &im->v[i];
+    int rc = hv__object_each_ref(p->obj, check_ref, im);
+    if (rc != HV_OK) {
+      prefix(im->err, p);
+      return rc;
+    }
+    if (p->obj->kind != HV_PARTY)
+      continue;
+    /* Sponsor cycles: climb from the party through the view. */
+    const struct hv_object *q = p->obj;
+    size_t bound = hv_db_count(db, HV_PARTY) + im->n + 1;
+    for (size_t step = 0; q && q->u.party.sponsor; step++) {
+      q = view(im, HV_PARTY, q->u.party.sponsor);
+      if (q == p->obj || step > bound) {
+        hv_error_set(im->err, HV_ECYCLE,
+                     "sponsor: \"%s\" would sponsor itself through its "
+                     "sponsor chain",
+                     p->obj->id);
+        prefix(im->err, p);
+        return HV_ECYCLE;
+      }
+    }
+    /* Aliases name one party only. */
+    for (size_t a = 0; p->obj->u.party.aliases[a]; a++) {
+      const char *alias = p->obj->u.party.aliases[a];
+      for (size_t k = 0; k < hv_db_count(db, HV_PARTY) + im->n; k++) {
+        const struct hv_object *other =
+            k < im->n ? im->v[k].obj
+                      : hv_db_at(db, HV_PARTY, k - im->n);
+        if (other->kind != HV_PARTY || strcmp(other->id, p->obj->id) == 0 ||
+            view(im, HV_PARTY, other->id) != other)
+          continue;
+        int clash = strcasecmp(other->name, alias) == 0;
+        for (size_t b = 0; !clash && other->u.party.aliases[b]; b++)
+          clash = strcasecmp(other->u.party.aliases[b], alias) == 0;
+        if (clash) {
+          hv_error_set(im->err, HV_ESCHEMA,
+                       "aliases[%zu]: \"%s\" already names party \"%s\"", a,
+                       alias, other->id);
+          prefix(im->err, p);
+          return HV_ESCHEMA;
+        }
+      }
+    }
+  }
+  /* Stale versions, and what actually changes. */
+  for (size_t i = 0; i < im->n; i++) {
+    struct pending *p = &im->v[i];
+    const struct hv_object *cur = hv_db_get(db, p->obj->kind, p->obj->id);
+    if (cur == NULL)
+      continue;
+    if (p->expected_version && p->expected_version != cur->version) {
+      hv_error_set(im->err, HV_ECONFLICT,
+                   "version: the file has version %lld but the store holds "
+                   "version %lld (changed since it was exported)",
+                   (long long)p->expected_version, (long long)cur->version);
+      prefix(im->err, p);
+      return HV_ECONFLICT;
+    }
+    json_t *old = json_copy(cur->doc);
+    if (old == NULL)
+      return HV_ENOMEM;
+    json_object_del(old, "version");
+    p->unchanged = json_equal(old, p->obj->doc);
+    json_decref(old);
+  }
+  return HV_OK;
+}
+
+int hv_db_import(struct hv_db *db, const char *author, const char *const *paths,
+                 size_t n_paths, hv_progress_fn progress, void *ud,
+                 struct hv_import_stats *stats, struct hv_error *err) {
+  struct import im = {.db = db, .author = author, .err = err,
+                      .now_ms = hv_time_now_ms()};
+  struct hv_import_stats st = {0};
+  int rc = HV_OK;
+  for (size_t i = 0; i < n_paths && rc == HV_OK; i++)
+    rc = read_file(&im, paths[i], progress, ud);
+  if (rc == HV_OK)
+    rc = check_all(&im);
+  struct hv__change *changes = NULL;
+  size_t nc = 0;
+  if (rc == HV_OK && im.n > 0 &&
+      (changes = calloc(im.n, sizeof *changes)) == NULL)
+    rc = HV_ENOMEM;
+  for (size_t i = 0; rc == HV_OK && i < im.n; i++) {
+    struct pending *p = &im.v[i];
+    st.by_kind[p->obj->kind]++;
+    if (p->unchanged) {
+      st.unchanged++;
+      continue;
+    }
+    int exists = hv_db_get(db, p->obj->kind, p->obj->id) != NULL;
+    exists ? st.updated++ : st.created++;
+    changes[nc].obj = p->obj;
+    changes[nc++].op = exists ? "update" : "create";
+    p->obj = NULL; /* handed to the commit */
+  }
+  if (rc == HV_OK && nc > 0)
+    rc = hv__db_commit(db, author, changes, nc, err);
+  free(changes);
+  for (size_t i = 0; i < im.n; i++)
+    hv__object_free(hv_db_geo(db), im.v[i].obj);
+  free(im.v);
+  if (rc == HV_OK && stats)
+    *stats = st;
+  return rc;
+}
+
+/* ---- export --------------------------------------------------------------- */
+
+json_t *hv_object_export_json(const struct hv_object *o) {
+  json_t *props = json_copy(o->doc);
+  if (props == NULL)
+    return NULL;
+  if (o->kind == HV_PARTY || o->kind == HV_AGREEMENT)
+    return props;
+  json_t *geom = json_incref(json_object_get(props, "geometry"));
+  json_object_del(props, "geometry");
+  json_object_del(props, "id");
+  json_object_set_new(props, "object", json_string(hv_kind_name(o->kind)));
+  return json_pack("{s:s,s:s,s:o,s:o}", "type", "Feature", "id", o->id,
+                   "geometry", geom, "properties", props);
+}
+
+/* Writes j (taken) to dir/name. A FeatureCollection or registry document
+ * is written one object per line (compact), so that files stay readable
+ * and diffable whatever the size of the geometries. */
+static int write_json(const char *dir, const char *name, json_t *j,
+                      const char *member, struct hv_error *err) {
+  char path[4096];
+  snprintf(path, sizeof path, "%s/%s", dir, name);
+  if (j == NULL)
+    return HV_ENOMEM;
+  const size_t flags = JSON_COMPACT | JSON_SORT_KEYS |
+                       JSON_REAL_PRECISION(HV__REAL_DIGITS);
+  FILE *f = fopen(path, "w");
+  int rc = f ? HV_OK : HV_EIO;
+  const char *key;
+  json_t *v;
+  int first_member = 1;
+  if (f)
+    fputs("{", f);
+  json_object_foreach(j, key, v) {
+    if (rc != HV_OK)
+      break;
+    fprintf(f, "%s\n\"%s\": ", first_member ? "" : ",", key);
+    first_member = 0;
+    if (json_is_array(v) &&
+        (strcmp(key, member) == 0 || strcmp(key, "agreements") == 0)) {
+      size_t i;
+      json_t *e;
+      fputs("[", f);
+      json_array_foreach(v, i, e) {
+        fputs(i ? ",\n  " : "\n  ", f);
+        if (json_dumpf(e, f, flags) != 0)
+          rc = HV_EIO;
+      }
+      fputs(json_array_size(v) ? "\n]" : "]", f);
+    } else if (json_dumpf(v, f, flags | JSON_ENCODE_ANY) != 0) {
+      rc = HV_EIO;
+    }
+  }
+  if (f) {
+    fputs("\n}\n", f);
+    if (fclose(f) != 0)
+      rc = HV_EIO;
+  }
+  json_decref(j);
+  if (rc != HV_OK)
+    return hv_error_set(err, HV_EIO, "%s: cannot write: %s", path,
+                        strerror(errno));
+  return HV_OK;
+}
+
+int hv_db_export(struct hv_db *db, const char *dir, struct hv_error *err) {
+  if (mkdir(dir, 0755) != 0 && errno != EEXIST)
+    return hv_error_set(err, HV_EIO, "%s: cannot create: %s", dir,
+                        strerror(errno));
+  json_t *reg = json_pack("{s:[],s:[]}", "parties", "agreements");
+  if (reg == NULL)
+    return HV_ENOMEM;
+  for (size_t i = 0; i < hv_db_count(db, HV_PARTY); i++)
+    json_array_append_new(json_object_get(reg, "parties"),
+                          hv_object_export_json(hv_db_at(db, HV_PARTY, i)));
+  for (size_t i = 0; i < hv_db_count(db, HV_AGREEMENT); i++)
+    json_array_append_new(json_object_get(reg, "agreements"),
+                          hv_object_export_json(hv_db_at(db, HV_AGREEMENT, i)));
+  int rc = write_json(dir, "registry.json", reg, "parties", err);
+  static const struct {
+    enum hv_kind kind;
+    const char *file;
+  } files[] = {{HV_ZONE, "zones.geojson"},
+               {HV_CORRIDOR, "corridors.geojson"},
+               {HV_SITE, "sites.geojson"},
+               {HV_DELINEATION, "delineations.geojson"},
+               {HV_AREA, "areas.geojson"}};
+  for (size_t k = 0; rc == HV_OK && k < sizeof files / sizeof *files; k++) {
+    json_t *fc = json_pack("{s:s,s:[]}", "type", "FeatureCollection",
+                           "features");
+    for (size_t i = 0; fc && i < hv_db_count(db, files[k].kind); i++)
+      json_array_append_new(
+          json_object_get(fc, "features"),
+          hv_object_export_json(hv_db_at(db, files[k].kind, i)));
+    rc = write_json(dir, files[k].file, fc, "features", err);
+  }
+  return rc;
+}

@@ -1,0 +1,314 @@
+/*
+ * ledger.c — hashing, walking, verifying and exporting the hash chain.
+ *
+ * Invariant checked by verification: entries are numbered 1..N without a
+ * gap; entry n's prev_hash is entry n-1's hash (32 zero bytes for entry 1);
+ * entry n's hash is the BLAKE2b-256 of haven/ledger.h's definition; entry N
+ * is the head the store recorded; and the store's current objects are
+ * exactly the documents of the last entry that wrote each object.
+ */
+#include <errno.h>
+#include <sodium.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "db_internal.h"
+
+static void put_u64(crypto_generichash_state *st, int64_t v) {
+  uint8_t b[8];
+  uint64_t u = (uint64_t)v;
+  for (int i = 0; i < 8; i++)
+    b[i] = (uint8_t)(u >> (8 * i));
+  crypto_generichash_update(st, b, 8);
+}
+
+static void put_lp(crypto_generichash_state *st, const char *s) {
+  size_t n = strlen(s);
+  uint8_t b[4];
+  for (int i = 0; i < 4; i++)
+    b[i] = (uint8_t)((uint32_t)n >> (8 * i));
+  crypto_generichash_update(st, b, 4);
+  crypto_generichash_update(st, (const uint8_t *)s, n);
+}
+
+void hv_ledger_hash(const struct hv_ledger_entry *e,
+                    uint8_t out[HV_HASH_BYTES]) {
+  crypto_generichash_state st;
+  crypto_generichash_init(&st, NULL, 0, HV_HASH_BYTES);
+  crypto_generichash_update(&st, e->prev_hash, HV_HASH_BYTES);
+  put_u64(&st, e->seq);
+  put_u64(&st, e->time_ms);
+  put_u64(&st, e->version);
+  put_lp(&st, e->author);
+  put_lp(&st, e->op);
+  put_lp(&st, e->kind);
+  put_lp(&st, e->id);
+  put_lp(&st, e->body);
+  crypto_generichash_final(&st, out, HV_HASH_BYTES);
+}
+
+const char *hv_hash_hex(const uint8_t hash[HV_HASH_BYTES], char *buf) {
+  sodium_bin2hex(buf, 2 * HV_HASH_BYTES + 1, hash, HV_HASH_BYTES);
+  return buf;
+}
+
+/* ---- chain walking, shared by the store and export checks --------------- */
+
+struct walk {
+  int64_t expect_seq;
+  uint8_t prev[HV_HASH_BYTES];
+  int64_t bad_seq;
+  struct hv_error *err;
+};
+
+/* Checks one entry against the chain so far; HV_ETAMPER on the first bad. */
+static int walk_entry(struct walk *w, const struct hv_ledger_entry *e) {
+  uint8_t h[HV_HASH_BYTES];
+  char hex[65];
+  if (e->seq != w->expect_seq) {
+    w->bad_seq = w->expect_seq;
+    return hv_error_set(w->err, HV_ETAMPER,
+                        "entry %lld: missing or out of order (found entry "
+                        "%lld where %lld was expected)",
+                        (long long)w->expect_seq, (long long)e->seq,
+                        (long long)w->expect_seq);
+  }
+  if (memcmp(e->prev_hash, w->prev, HV_HASH_BYTES) != 0) {
+    w->bad_seq = e->seq;
+    return hv_error_set(w->err, HV_ETAMPER,
+                        "entry %lld: prev_hash does not match the hash of "
+                        "entry %lld (an entry was removed, inserted or "
+                        "reordered)",
+                        (long long)e->seq, (long long)e->seq - 1);
+  }
+  hv_ledger_hash(e, h);
+  if (memcmp(h, e->hash, HV_HASH_BYTES) != 0) {
+    w->bad_seq = e->seq;
+    return hv_error_set(w->err, HV_ETAMPER,
+                        "entry %lld (%s %s %s): content does not match its "
+                        "hash (recomputed %.16s…): the entry was changed",
+                        (long long)e->seq, e->op, e->kind, e->id,
+                        hv_hash_hex(h, hex));
+  }
+  memcpy(w->prev, e->hash, HV_HASH_BYTES);
+  w->expect_seq++;
+  return HV_OK;
+}
+
+/* The last document each object got from the ledger, keyed "kind\nid". */
+struct projection {
+  struct walk w;
+  json_t *last; /* object: key -> [version, body] */
+};
+
+static int verify_entry(const struct hv_ledger_entry *e, void *ud) {
+  struct projection *p = ud;
+  int rc = walk_entry(&p->w, e);
+  if (rc != HV_OK || strcmp(e->op, "genesis") == 0)
+    return rc;
+  size_t klen = strlen(e->kind) + strlen(e->id) + 2;
+  char *key = malloc(klen);
+  if (key == NULL)
+    return HV_ENOMEM;
+  snprintf(key, klen, "%s\n%s", e->kind, e->id);
+  json_object_set_new(p->last, key, json_pack("[Is]", (json_int_t)e->version,
+                                              e->body));
+  free(key);
+  return HV_OK;
+}
+
+struct objcheck {
+  json_t *last;
+  struct hv_error *err;
+  int64_t bad;
+};
+
+static int verify_object(const struct hv__store_object *o, void *ud) {
+  struct objcheck *c = ud;
+  size_t klen = strlen(o->kind) + strlen(o->id) + 2;
+  char *key = malloc(klen);
+  if (key == NULL)
+    return HV_ENOMEM;
+  snprintf(key, klen, "%s\n%s", o->kind, o->id);
+  json_t *want = json_object_get(c->last, key);
+  int rc = HV_OK;
+  if (want == NULL)
+    rc = hv_error_set(c->err, HV_ETAMPER,
+                      "%s \"%s\": in the store but written by no ledger "
+                      "entry",
+                      o->kind, o->id);
+  else if (json_integer_value(json_array_get(want, 0)) != o->version ||
+           strcmp(json_string_value(json_array_get(want, 1)), o->body) != 0)
+    rc = hv_error_set(c->err, HV_ETAMPER,
+                      "%s \"%s\": the stored object (version %lld) differs "
+                      "from the ledger's last entry for it (version %lld)",
+                      o->kind, o->id, (long long)o->version,
+                      (long long)json_integer_value(json_array_get(want, 0)));
+  if (want)
+    json_object_del(c->last, key);
+  free(key);
+  return rc;
+}
+
+int hv_ledger_verify(struct hv_db *db, struct hv_verify_report *report,
+                     struct hv_error *err) {
+  memset(report, 0, sizeof *report);
+  const struct hv__store_ops *ops = db->store->ops;
+  struct projection p = {{1, {0}, 0, err}, json_object()};
+  if (p.last == NULL)
+    return HV_ENOMEM;
+  int rc = ops->each_entry(db->store, 1, 0, NULL, NULL, verify_entry, &p);
+  report->entries = p.w.expect_seq - 1;
+  hv_hash_hex(p.w.prev, report->head_hex);
+  if (rc == HV_ESTORE)
+    hv_error_set(err, rc, "cannot read the ledger: %s",
+                 ops->errmsg(db->store));
+  if (rc != HV_OK)
+    goto done;
+  int64_t head_seq;
+  uint8_t head_hash[HV_HASH_BYTES];
+  if ((rc = ops->head(db->store, &head_seq, head_hash)) != HV_OK)
+    goto done;
+  if (head_seq != report->entries ||
+      memcmp(head_hash, p.w.prev, HV_HASH_BYTES) != 0) {
+    p.w.bad_seq = report->entries < head_seq ? report->entries + 1
+                                             : head_seq + 1;
+    rc = hv_error_set(err, HV_ETAMPER,
+                      "entry %lld: the store's head is entry %lld but the "
+                      "ledger ends at entry %lld (entries were removed or "
+                      "appended behind haven's back)",
+                      (long long)p.w.bad_seq, (long long)head_seq,
+                      (long long)report->entries);
+    goto done;
+  }
+  struct objcheck oc = {p.last, err, 0};
+  if ((rc = ops->each_object(db->store, verify_object, &oc)) != HV_OK) {
+    if (rc == HV_ESTORE)
+      hv_error_set(err, rc, "cannot read the objects: %s",
+                   ops->errmsg(db->store));
+    goto done;
+  }
+  if (json_object_size(p.last) > 0) {
+    const char *key = json_object_iter_key(json_object_iter(p.last));
+    const char *nl = strchr(key, '\n');
+    rc = hv_error_set(err, HV_ETAMPER,
+                      "%.*s \"%s\": written by the ledger but missing from "
+                      "the store",
+                      (int)(nl - key), key, nl + 1);
+  }
+done:
+  report->bad_seq = p.w.bad_seq;
+  json_decref(p.last);
+  return rc;
+}
+
+/* ---- export --------------------------------------------------------------- */
+
+static int export_entry(const struct hv_ledger_entry *e, void *ud) {
+  FILE *f = ud;
+  char t[32], ph[65], h[65];
+  json_t *j = json_pack(
+      "{s:I,s:s,s:I,s:s,s:s,s:s,s:s,s:I,s:s,s:s,s:s}", "seq",
+      (json_int_t)e->seq, "time", hv_time_format(e->time_ms, t, sizeof t),
+      "time_ms", (json_int_t)e->time_ms, "author", e->author, "op", e->op,
+      "kind", e->kind, "id", e->id, "version", (json_int_t)e->version, "body",
+      e->body, "prev_hash", hv_hash_hex(e->prev_hash, ph), "hash",
+      hv_hash_hex(e->hash, h));
+  if (j == NULL)
+    return HV_ENOMEM;
+  int rc = json_dumpf(j, f, JSON_COMPACT | JSON_SORT_KEYS);
+  json_decref(j);
+  if (rc != 0 || fputc('\n', f) == EOF)
+    return HV_EIO;
+  return HV_OK;
+}
+
+int hv_ledger_export(struct hv_db *db, FILE *f, struct hv_error *err) {
+  int rc = db->store->ops->each_entry(db->store, 1, 0, NULL, NULL,
+                                      export_entry, f);
+  if (rc == HV_OK && fflush(f) != 0)
+    rc = HV_EIO;
+  if (rc == HV_EIO)
+    hv_error_set(err, rc, "cannot write the export: %s", strerror(errno));
+  else if (rc != HV_OK)
+    hv_error_set(err, rc, "cannot read the ledger: %s",
+                 db->store->ops->errmsg(db->store));
+  return rc;
+}
+
+static int hex_hash(const char *hex, uint8_t out[HV_HASH_BYTES]) {
+  size_t n = 0;
+  return hex && sodium_hex2bin(out, HV_HASH_BYTES, hex, strlen(hex), NULL, &n,
+                               NULL) == 0 &&
+                 n == HV_HASH_BYTES
+             ? HV_OK
+             : HV_EPARSE;
+}
+
+int hv_ledger_verify_export(FILE *f, struct hv_verify_report *report,
+                            struct hv_error *err) {
+  memset(report, 0, sizeof *report);
+  struct walk w = {1, {0}, 0, err};
+  char *line = NULL;
+  size_t cap = 0;
+  ssize_t len;
+  int rc = HV_OK;
+  long lineno = 0;
+  while (rc == HV_OK && (len = getline(&line, &cap, f)) != -1) {
+    lineno++;
+    if (len <= 1)
+      continue;
+    json_error_t jerr;
+    json_t *j = json_loads(line, 0, &jerr);
+    json_int_t seq = 0, t = 0, v = 0;
+    const char *author = NULL, *op = NULL, *kind = NULL, *id = NULL,
+               *body = NULL, *ph = NULL, *h = NULL;
+    struct hv_ledger_entry e;
+    if (j == NULL ||
+        json_unpack(j, "{s:I,s:I,s:I,s:s,s:s,s:s,s:s,s:s,s:s,s:s}", "seq",
+                    &seq, "time_ms", &t, "version", &v, "author", &author,
+                    "op", &op, "kind", &kind, "id", &id, "body", &body,
+                    "prev_hash", &ph, "hash", &h) != 0 ||
+        hex_hash(ph, e.prev_hash) != HV_OK || hex_hash(h, e.hash) != HV_OK) {
+      rc = hv_error_set(err, HV_EPARSE, "line %ld: not a ledger entry%s%s",
+                        lineno, j ? "" : ": ", j ? "" : jerr.text);
+      report->bad_seq = w.expect_seq;
+      json_decref(j);
+      break;
+    }
+    e.seq = seq;
+    e.time_ms = t;
+    e.version = v;
+    e.author = author;
+    e.op = op;
+    e.kind = kind;
+    e.id = id;
+    e.body = body;
+    rc = walk_entry(&w, &e);
+    json_decref(j);
+  }
+  free(line);
+  report->entries = w.expect_seq - 1;
+  hv_hash_hex(w.prev, report->head_hex);
+  if (rc == HV_OK && report->entries == 0)
+    rc = hv_error_set(err, HV_EPARSE, "no entries");
+  if (w.bad_seq)
+    report->bad_seq = w.bad_seq;
+  return rc;
+}
+
+/* ---- walking -------------------------------------------------------------- */
+
+int hv_ledger_each(struct hv_db *db, int64_t from_seq, int64_t to_seq,
+                   int (*fn)(const struct hv_ledger_entry *e, void *ud),
+                   void *ud) {
+  return db->store->ops->each_entry(db->store, from_seq, to_seq, NULL, NULL,
+                                    fn, ud);
+}
+
+int hv_ledger_history(struct hv_db *db, enum hv_kind kind, const char *id,
+                      int (*fn)(const struct hv_ledger_entry *e, void *ud),
+                      void *ud) {
+  return db->store->ops->each_entry(db->store, 1, 0, hv_kind_name(kind), id,
+                                    fn, ud);
+}

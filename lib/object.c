@@ -1,0 +1,892 @@
+/*
+ * object.c — the schema of every kind of object, and objects made from
+ * canonical documents.
+ *
+ * Invariants:
+ * - an object exists only if its document passed its kind's schema: every
+ *   member known, of the right type, required members present, times
+ *   parseable, enums in their vocabulary, geometry valid;
+ * - every string an object points to lives in its document, so an object is
+ *   freed with its document and never outlives it;
+ * - objects are never changed after hv__object_new: a change is a new object.
+ */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "object.h"
+
+static const char *const KIND_NAMES[HV_KIND_COUNT] = {
+    "party", "agreement", "zone", "corridor", "site", "delineation", "area"};
+
+const char *hv_kind_name(enum hv_kind kind) {
+  return (unsigned)kind < HV_KIND_COUNT ? KIND_NAMES[kind] : "?";
+}
+
+static int lookup(const char *const *names, int n, const char *s) {
+  for (int i = 0; s && i < n; i++)
+    if (names[i] && strcmp(names[i], s) == 0)
+      return i;
+  return -1;
+}
+
+int hv_kind_parse(const char *name, enum hv_kind *out) {
+  int i = lookup(KIND_NAMES, HV_KIND_COUNT, name);
+  if (i < 0)
+    return HV_EINVAL;
+  *out = (enum hv_kind)i;
+  return HV_OK;
+}
+
+static const char *const PHASE_NAMES[HV_PHASE_COUNT] = {
+    "declared", "established", "open", "suspended", "dissolved"};
+
+const char *hv_phase_name(enum hv_phase p) {
+  return (unsigned)p < HV_PHASE_COUNT ? PHASE_NAMES[p] : "?";
+}
+
+int hv_phase_parse(const char *name, enum hv_phase *out) {
+  int i = lookup(PHASE_NAMES, HV_PHASE_COUNT, name);
+  if (i < 0)
+    return HV_EINVAL;
+  *out = (enum hv_phase)i;
+  return HV_OK;
+}
+
+int hv_phase_allowed(enum hv_phase from, enum hv_phase to) {
+  if (from == HV_PHASE_DISSOLVED || from == to)
+    return 0;
+  if (to == HV_PHASE_DISSOLVED)
+    return 1;
+  switch (from) {
+  case HV_PHASE_DECLARED:
+    return to == HV_PHASE_ESTABLISHED;
+  case HV_PHASE_ESTABLISHED:
+    return to == HV_PHASE_OPEN || to == HV_PHASE_SUSPENDED;
+  case HV_PHASE_OPEN:
+    return to == HV_PHASE_SUSPENDED;
+  case HV_PHASE_SUSPENDED:
+    return to == HV_PHASE_OPEN || to == HV_PHASE_ESTABLISHED;
+  default:
+    return 0;
+  }
+}
+
+static const char *const ASSET_NAMES[HV_ASSET_COUNT] = {
+    "fixed_wing",   "rotary",       "uav",
+    "ground_armed", "ground_civil", "humanitarian"};
+
+const char *hv_asset_class_name(enum hv_asset_class c) {
+  return (unsigned)c < HV_ASSET_COUNT ? ASSET_NAMES[c] : "?";
+}
+
+int hv_asset_class_parse(const char *name, enum hv_asset_class *out) {
+  int i = lookup(ASSET_NAMES, HV_ASSET_COUNT, name);
+  if (i < 0)
+    return HV_EINVAL;
+  *out = (enum hv_asset_class)i;
+  return HV_OK;
+}
+
+int hv_ids_contain(hv_ids ids, const char *id) {
+  for (size_t i = 0; ids && ids[i]; i++)
+    if (strcmp(ids[i], id) == 0)
+      return 1;
+  return 0;
+}
+
+int hv__id_valid(const char *s) {
+  size_t n = s ? strlen(s) : 0;
+  if (n == 0 || n > HV_ID_MAX)
+    return 0;
+  for (size_t i = 0; i < n; i++) {
+    char c = s[i];
+    if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+          (c >= '0' && c <= '9') || c == '_' || c == '.' || c == ':' ||
+          c == '-'))
+      return 0;
+  }
+  return 1;
+}
+
+char *hv__canon(const json_t *doc) { return json_dumps(doc, HV__JSON_CANON); }
+
+/* ---- the schema ----------------------------------------------------------
+ * One table per kind: member name, type, required. Members of type T_CUSTOM
+ * are checked by the kind's own code below. */
+
+enum mtype {
+  T_STRING, T_ID, T_IDS, T_STRINGS, T_TIME, T_TIME_OR_NULL, T_NUMBER,
+  T_COUNT, T_ID_OR_NULL, T_CUSTOM
+};
+
+struct member {
+  const char *name;
+  enum mtype type;
+  int required;
+};
+
+#define COMMON {"id", T_ID, 1}, {"version", T_COUNT, 0}
+static const struct member PARTY_M[] = {
+    COMMON, {"name", T_STRING, 1}, {"kind", T_CUSTOM, 1},
+    {"aliases", T_STRINGS, 0}, {"sponsor", T_ID_OR_NULL, 0},
+    {"notes", T_STRING, 0}, {NULL, 0, 0}};
+static const struct member AGREEMENT_M[] = {
+    COMMON, {"name", T_STRING, 1}, {"kind", T_CUSTOM, 1},
+    {"valid_from", T_TIME, 1}, {"valid_to", T_TIME_OR_NULL, 0},
+    {"scope", T_CUSTOM, 1}, {"covered", T_IDS, 1}, {"excluded", T_IDS, 0},
+    {"guarantors", T_IDS, 0}, {"terms", T_CUSTOM, 1}, {"notes", T_STRING, 0},
+    {NULL, 0, 0}};
+static const struct member ZONE_M[] = {
+    COMMON, {"geometry", T_CUSTOM, 1}, {"name", T_STRING, 1},
+    {"kind", T_CUSTOM, 1}, {"valid_from", T_TIME, 1},
+    {"valid_to", T_TIME_OR_NULL, 0}, {"alt_min_m", T_NUMBER, 0},
+    {"alt_max_m", T_NUMBER, 0}, {"phase", T_CUSTOM, 1},
+    {"phase_history", T_CUSTOM, 0}, {"guarantors", T_IDS, 0},
+    {"rules", T_CUSTOM, 0}, {"capacity", T_COUNT, 0},
+    {"population", T_COUNT, 0}, {"notes", T_STRING, 0},
+    {"source", T_STRING, 0}, {NULL, 0, 0}};
+static const struct member CORRIDOR_M[] = {
+    COMMON, {"geometry", T_CUSTOM, 1}, {"name", T_STRING, 1},
+    {"half_width_m", T_NUMBER, 1}, {"connects", T_IDS, 0},
+    {"windows", T_CUSTOM, 0}, {"status", T_CUSTOM, 1},
+    {"guarantors", T_IDS, 0}, {"notes", T_STRING, 0}, {"source", T_STRING, 0},
+    {NULL, 0, 0}};
+static const struct member SITE_M[] = {
+    COMMON, {"geometry", T_CUSTOM, 1}, {"name", T_STRING, 1},
+    {"category", T_CUSTOM, 1}, {"radius_m", T_NUMBER, 1},
+    {"notified_by", T_ID, 1}, {"notified_at", T_TIME, 0},
+    {"notes", T_STRING, 0}, {"source", T_STRING, 0}, {NULL, 0, 0}};
+static const struct member DELINEATION_M[] = {
+    COMMON, {"geometry", T_CUSTOM, 1}, {"party", T_ID, 1},
+    {"valid_from", T_TIME, 1}, {"valid_to", T_TIME_OR_NULL, 0},
+    {"notes", T_STRING, 0}, {"source", T_STRING, 0}, {NULL, 0, 0}};
+static const struct member AREA_M[] = {
+    COMMON, {"geometry", T_CUSTOM, 1}, {"name", T_STRING, 1},
+    {"pcode", T_STRING, 0}, {"level", T_STRING, 0}, {"source", T_STRING, 0},
+    {NULL, 0, 0}};
+
+static const struct member *const SCHEMA[HV_KIND_COUNT] = {
+    PARTY_M, AGREEMENT_M, ZONE_M, CORRIDOR_M, SITE_M, DELINEATION_M, AREA_M};
+
+static const char *const PARTY_KINDS[] = {"state", "armed_group", "agency",
+                                          "monitor", "designated", NULL};
+static const char *const AGREEMENT_KINDS[] = {
+    "cessation_of_hostilities", "de_escalation", "no_fly", "humanitarian_pause",
+    "ceasefire", "deconfliction", NULL};
+static const char *const ZONE_KINDS[] = {"safe", "de_escalation", "no_fly",
+                                         "buffer", "security", "exclusion",
+                                         NULL};
+static const char *const TERMS[] = {
+    "air_strike", "shelling", "ground_offensive", "military_flight",
+    "armed_presence", "siege", "chemical_weapons", NULL};
+static const char *const CORRIDOR_STATUS[] = {"open", "closed", "blocked",
+                                              NULL};
+static const char *const SITE_CATEGORIES[] = {
+    "hospital", "school", "shelter", "camp", "aid_warehouse", "water",
+    "power", "religious", "cultural", NULL};
+
+/* The members list of an enum as text, for messages. */
+static void enum_list(const char *const *names, char *buf, size_t size) {
+  size_t used = 0;
+  buf[0] = '\0';
+  for (size_t i = 0; names[i] && used < size; i++)
+    used += (size_t)snprintf(buf + used, size - used, "%s%s", i ? ", " : "",
+                             names[i]);
+}
+
+static int check_enum(const json_t *v, const char *field,
+                      const char *const *names, const char **out,
+                      struct hv_error *err) {
+  const char *s = json_string_value(v);
+  for (size_t i = 0; s && names[i]; i++)
+    if (strcmp(names[i], s) == 0) {
+      *out = names[i];
+      return HV_OK;
+    }
+  char list[512];
+  enum_list(names, list, sizeof list);
+  if (s == NULL)
+    return hv_error_set(err, HV_ESCHEMA, "%s: must be a string, one of: %s",
+                        field, list);
+  return hv_error_set(err, HV_ESCHEMA, "%s: \"%s\" is not one of: %s", field,
+                      s, list);
+}
+
+static int check_time(const json_t *v, const char *field, int64_t *out,
+                      struct hv_error *err) {
+  if (!json_is_string(v) || hv_time_parse(json_string_value(v), out) != HV_OK)
+    return hv_error_set(err, HV_ESCHEMA,
+                        "%s: not an RFC 3339 time (e.g. "
+                        "\"2016-02-27T00:00:00Z\" or \"2016-02-27\")",
+                        field);
+  return HV_OK;
+}
+
+static int check_member(const struct member *m, const json_t *v,
+                        struct hv_error *err) {
+  int64_t t;
+  switch (m->type) {
+  case T_STRING:
+    if (!json_is_string(v))
+      return hv_error_set(err, HV_ESCHEMA, "%s: must be a string", m->name);
+    return HV_OK;
+  case T_ID:
+    if (!json_is_string(v) || !hv__id_valid(json_string_value(v)))
+      return hv_error_set(err, HV_ESCHEMA,
+                          "%s: must be an id (1-64 of A-Z a-z 0-9 _ . : -)",
+                          m->name);
+    return HV_OK;
+  case T_ID_OR_NULL:
+    if (json_is_null(v))
+      return HV_OK;
+    if (!json_is_string(v) || !hv__id_valid(json_string_value(v)))
+      return hv_error_set(err, HV_ESCHEMA, "%s: must be an id or null",
+                          m->name);
+    return HV_OK;
+  case T_IDS:
+  case T_STRINGS: {
+    if (!json_is_array(v))
+      return hv_error_set(err, HV_ESCHEMA, "%s: must be an array of %s",
+                          m->name, m->type == T_IDS ? "ids" : "strings");
+    size_t i;
+    json_t *e;
+    json_array_foreach(v, i, e) {
+      if (!json_is_string(e) ||
+          (m->type == T_IDS && !hv__id_valid(json_string_value(e))))
+        return hv_error_set(err, HV_ESCHEMA, "%s[%zu]: must be %s", m->name,
+                            i, m->type == T_IDS ? "an id" : "a string");
+      for (size_t j = 0; j < i; j++)
+        if (strcmp(json_string_value(json_array_get(v, j)),
+                   json_string_value(e)) == 0)
+          return hv_error_set(err, HV_ESCHEMA, "%s[%zu]: \"%s\" listed twice",
+                              m->name, i, json_string_value(e));
+    }
+    return HV_OK;
+  }
+  case T_TIME:
+    return check_time(v, m->name, &t, err);
+  case T_TIME_OR_NULL:
+    return json_is_null(v) ? HV_OK : check_time(v, m->name, &t, err);
+  case T_NUMBER:
+    if (!json_is_number(v) || !isfinite(json_number_value(v)))
+      return hv_error_set(err, HV_ESCHEMA, "%s: must be a number", m->name);
+    return HV_OK;
+  case T_COUNT:
+    if (!json_is_integer(v) || json_integer_value(v) < 0)
+      return hv_error_set(err, HV_ESCHEMA,
+                          "%s: must be a whole number >= 0", m->name);
+    return HV_OK;
+  case T_CUSTOM:
+    return HV_OK;
+  }
+  return HV_OK;
+}
+
+static int check_schema(enum hv_kind kind, const json_t *doc,
+                        struct hv_error *err) {
+  const struct member *ms = SCHEMA[kind];
+  const char *key;
+  json_t *v;
+  json_object_foreach((json_t *)doc, key, v) {
+    const struct member *m = ms;
+    while (m->name && strcmp(m->name, key) != 0)
+      m++;
+    if (m->name == NULL)
+      return hv_error_set(err, HV_ESCHEMA,
+                          "%s: unknown member for a %s (see docs/formats.md)",
+                          key, hv_kind_name(kind));
+    int rc = check_member(m, v, err);
+    if (rc != HV_OK)
+      return rc;
+  }
+  for (const struct member *m = ms; m->name; m++)
+    if (m->required && json_object_get(doc, m->name) == NULL)
+      return hv_error_set(err, HV_ESCHEMA, "%s: missing (required for a %s)",
+                          m->name, hv_kind_name(kind));
+  return HV_OK;
+}
+
+/* ---- building the object -------------------------------------------------- */
+
+static const char *str(const json_t *doc, const char *key) {
+  return json_string_value(json_object_get(doc, key));
+}
+
+/* A NULL-terminated list of the strings of array member key (empty list when
+ * absent). The strings are borrowed from doc. */
+static int ids_of(const json_t *doc, const char *key, hv_ids *out) {
+  const json_t *a = json_object_get(doc, key);
+  size_t n = json_is_array(a) ? json_array_size(a) : 0;
+  const char **v = calloc(n + 1, sizeof *v);
+  if (v == NULL)
+    return HV_ENOMEM;
+  for (size_t i = 0; i < n; i++)
+    v[i] = json_string_value(json_array_get(a, i));
+  *out = v;
+  return HV_OK;
+}
+
+static int validity(struct hv_object *o, struct hv_error *err) {
+  o->from_ms = 0;
+  o->to_ms = HV_TIME_OPEN;
+  const json_t *f = json_object_get(o->doc, "valid_from");
+  const json_t *t = json_object_get(o->doc, "valid_to");
+  if (f)
+    hv_time_parse(json_string_value(f), &o->from_ms);
+  if (t && !json_is_null(t))
+    hv_time_parse(json_string_value(t), &o->to_ms);
+  if (o->to_ms <= o->from_ms)
+    return hv_error_set(err, HV_ESCHEMA,
+                        "valid_to: must be after valid_from");
+  return HV_OK;
+}
+
+static int geometry(struct hv_geo *geo, struct hv_object *o, const int *types,
+                    const char *expect, struct hv_error *err) {
+  int rc = hv_geo_from_geojson(geo, json_object_get(o->doc, "geometry"),
+                               &o->geom, err);
+  if (rc != HV_OK)
+    return rc;
+  GEOSContextHandle_t gh = hv_geo_geos(geo);
+  int t = GEOSGeomTypeId_r(gh, o->geom);
+  int ok = 0;
+  for (const int *p = types; *p >= 0; p++)
+    ok |= *p == t;
+  if (!ok)
+    return hv_error_set(err, HV_ESCHEMA, "geometry: a %s must be a %s",
+                        hv_kind_name(o->kind), expect);
+  GEOSGeom_getExtent_r(gh, o->geom, &o->minx, &o->miny, &o->maxx, &o->maxy);
+  o->prepared = GEOSPrepare_r(gh, o->geom);
+  return o->prepared ? HV_OK : HV_ENOMEM;
+}
+
+static int party(struct hv_object *o, struct hv_error *err) {
+  int rc = check_enum(json_object_get(o->doc, "kind"), "kind", PARTY_KINDS,
+                      &o->u.party.kind, err);
+  if (rc != HV_OK)
+    return rc;
+  o->u.party.sponsor = str(o->doc, "sponsor");
+  if (o->u.party.sponsor && strcmp(o->u.party.sponsor, o->id) == 0)
+    return hv_error_set(err, HV_ECYCLE, "sponsor: a party cannot sponsor "
+                                        "itself");
+  const json_t *aliases = json_object_get(o->doc, "aliases");
+  size_t i;
+  json_t *a;
+  json_array_foreach(aliases, i, a) {
+    if (json_string_length(a) == 0)
+      return hv_error_set(err, HV_ESCHEMA, "aliases[%zu]: empty", i);
+    for (size_t j = 0; j < i; j++)
+      if (strcasecmp(json_string_value(a),
+                     json_string_value(json_array_get(aliases, j))) == 0)
+        return hv_error_set(err, HV_ESCHEMA,
+                            "aliases[%zu]: \"%s\" listed twice", i,
+                            json_string_value(a));
+  }
+  return ids_of(o->doc, "aliases", &o->u.party.aliases);
+}
+
+static int agreement(struct hv_object *o, struct hv_error *err) {
+  int rc = check_enum(json_object_get(o->doc, "kind"), "kind",
+                      AGREEMENT_KINDS, &o->u.agreement.kind, err);
+  if (rc != HV_OK || (rc = validity(o, err)) != HV_OK)
+    return rc;
+  const json_t *scope = json_object_get(o->doc, "scope");
+  if (json_is_string(scope)) {
+    if (strcmp(json_string_value(scope), "nationwide") != 0)
+      return hv_error_set(err, HV_ESCHEMA,
+                          "scope: must be \"nationwide\" or an array of zone "
+                          "ids");
+    o->u.agreement.nationwide = 1;
+  } else {
+    struct member m = {"scope", T_IDS, 1};
+    if ((rc = check_member(&m, scope, err)) != HV_OK)
+      return rc;
+    if (json_array_size(scope) == 0)
+      return hv_error_set(err, HV_ESCHEMA, "scope: names no zone");
+  }
+  const json_t *terms = json_object_get(o->doc, "terms");
+  if (!json_is_array(terms) || json_array_size(terms) == 0)
+    return hv_error_set(err, HV_ESCHEMA,
+                        "terms: must be a non-empty array of action kinds");
+  size_t i;
+  json_t *t;
+  char field[32];
+  json_array_foreach(terms, i, t) {
+    const char *name;
+    snprintf(field, sizeof field, "terms[%zu]", i);
+    if ((rc = check_enum(t, field, TERMS, &name, err)) != HV_OK)
+      return rc;
+  }
+  const json_t *cov = json_object_get(o->doc, "covered");
+  const json_t *exc = json_object_get(o->doc, "excluded");
+  json_array_foreach(exc, i, t) {
+    for (size_t j = 0; j < json_array_size(cov); j++)
+      if (json_equal(t, json_array_get(cov, j)))
+        return hv_error_set(err, HV_ESCHEMA,
+                            "excluded[%zu]: \"%s\" is also covered", i,
+                            json_string_value(t));
+  }
+  if ((rc = ids_of(o->doc, "scope", &o->u.agreement.scope)) != HV_OK ||
+      (rc = ids_of(o->doc, "covered", &o->u.agreement.covered)) != HV_OK ||
+      (rc = ids_of(o->doc, "excluded", &o->u.agreement.excluded)) != HV_OK ||
+      (rc = ids_of(o->doc, "guarantors", &o->u.agreement.guarantors)) !=
+          HV_OK ||
+      (rc = ids_of(o->doc, "terms", &o->u.agreement.terms)) != HV_OK)
+    return rc;
+  return HV_OK;
+}
+
+static int rules(struct hv_object *o, struct hv_error *err) {
+  const json_t *rs = json_object_get(o->doc, "rules");
+  if (rs == NULL)
+    return HV_OK;
+  if (!json_is_array(rs))
+    return hv_error_set(err, HV_ESCHEMA, "rules: must be an array");
+  size_t n = json_array_size(rs);
+  o->u.zone.rules = calloc(n ? n : 1, sizeof *o->u.zone.rules);
+  if (o->u.zone.rules == NULL)
+    return HV_ENOMEM;
+  o->u.zone.n_rules = n;
+  for (size_t i = 0; i < n; i++) {
+    const json_t *r = json_array_get(rs, i);
+    struct hv_rule *rule = &o->u.zone.rules[i];
+    if (!json_is_object(r))
+      return hv_error_set(err, HV_ESCHEMA, "rules[%zu]: must be an object", i);
+    const char *key;
+    json_t *v;
+    json_object_foreach((json_t *)r, key, v) {
+      if (strcmp(key, "parties") && strcmp(key, "asset_classes") &&
+          strcmp(key, "inside") && strcmp(key, "overfly"))
+        return hv_error_set(err, HV_ESCHEMA,
+                            "rules[%zu].%s: unknown member (parties, "
+                            "asset_classes, inside, overfly)",
+                            i, key);
+    }
+    const json_t *parties = json_object_get(r, "parties");
+    const json_t *classes = json_object_get(r, "asset_classes");
+    const json_t *inside = json_object_get(r, "inside");
+    const json_t *overfly = json_object_get(r, "overfly");
+    if (!json_is_array(parties) || json_array_size(parties) == 0)
+      return hv_error_set(err, HV_ESCHEMA,
+                          "rules[%zu].parties: must be [\"*\"] or an array of "
+                          "party ids",
+                          i);
+    if (!json_is_array(classes) || json_array_size(classes) == 0)
+      return hv_error_set(err, HV_ESCHEMA,
+                          "rules[%zu].asset_classes: must be [\"*\"] or an "
+                          "array of asset classes",
+                          i);
+    if (!json_is_boolean(inside) || !json_is_boolean(overfly))
+      return hv_error_set(err, HV_ESCHEMA,
+                          "rules[%zu]: inside and overfly must both be given, "
+                          "true or false",
+                          i);
+    size_t j;
+    json_t *e;
+    json_array_foreach(parties, j, e) {
+      const char *p = json_string_value(e);
+      if (p == NULL || (strcmp(p, "*") != 0 && !hv__id_valid(p)))
+        return hv_error_set(err, HV_ESCHEMA,
+                            "rules[%zu].parties[%zu]: must be \"*\" or a party "
+                            "id",
+                            i, j);
+    }
+    json_array_foreach(classes, j, e) {
+      const char *c = json_string_value(e);
+      enum hv_asset_class ac;
+      if (c && strcmp(c, "*") == 0)
+        rule->classes = (1u << HV_ASSET_COUNT) - 1;
+      else if (c && hv_asset_class_parse(c, &ac) == HV_OK)
+        rule->classes |= 1u << ac;
+      else
+        return hv_error_set(err, HV_ESCHEMA,
+                            "rules[%zu].asset_classes[%zu]: must be \"*\" or "
+                            "one of fixed_wing, rotary, uav, ground_armed, "
+                            "ground_civil, humanitarian",
+                            i, j);
+    }
+    rule->inside = json_is_true(inside);
+    rule->overfly = json_is_true(overfly);
+    rule->parties = calloc(json_array_size(parties) + 1, sizeof(char *));
+    if (rule->parties == NULL)
+      return HV_ENOMEM;
+    json_array_foreach(parties, j, e) rule->parties[j] = json_string_value(e);
+  }
+  return HV_OK;
+}
+
+static int phase_history(struct hv_object *o, struct hv_error *err) {
+  const json_t *h = json_object_get(o->doc, "phase_history");
+  int rc = check_enum(json_object_get(o->doc, "phase"), "phase", PHASE_NAMES,
+                      &(const char *){NULL}, err);
+  if (rc != HV_OK)
+    return rc;
+  hv_phase_parse(str(o->doc, "phase"), &o->u.zone.phase);
+  if (h == NULL)
+    return HV_OK; /* the importer writes the first entry */
+  if (!json_is_array(h) || json_array_size(h) == 0)
+    return hv_error_set(err, HV_ESCHEMA,
+                        "phase_history: must be a non-empty array");
+  size_t n = json_array_size(h);
+  o->u.zone.history = calloc(n, sizeof *o->u.zone.history);
+  if (o->u.zone.history == NULL)
+    return HV_ENOMEM;
+  o->u.zone.n_history = n;
+  char field[64];
+  for (size_t i = 0; i < n; i++) {
+    const json_t *c = json_array_get(h, i);
+    struct hv_phase_change *pc = &o->u.zone.history[i];
+    if (!json_is_object(c))
+      return hv_error_set(err, HV_ESCHEMA,
+                          "phase_history[%zu]: must be an object", i);
+    const char *key;
+    json_t *v;
+    json_object_foreach((json_t *)c, key, v) {
+      if (strcmp(key, "phase") && strcmp(key, "at") && strcmp(key, "by") &&
+          strcmp(key, "reason"))
+        return hv_error_set(err, HV_ESCHEMA,
+                            "phase_history[%zu].%s: unknown member (phase, "
+                            "at, by, reason)",
+                            i, key);
+    }
+    snprintf(field, sizeof field, "phase_history[%zu].phase", i);
+    const char *ph;
+    if ((rc = check_enum(json_object_get(c, "phase"), field, PHASE_NAMES, &ph,
+                         err)) != HV_OK)
+      return rc;
+    hv_phase_parse(ph, &pc->phase);
+    snprintf(field, sizeof field, "phase_history[%zu].at", i);
+    if ((rc = check_time(json_object_get(c, "at"), field, &pc->at_ms, err)) !=
+        HV_OK)
+      return rc;
+    pc->by = str(c, "by");
+    if (!hv__id_valid(pc->by))
+      return hv_error_set(err, HV_ESCHEMA,
+                          "phase_history[%zu].by: must be a party id", i);
+    pc->reason = str(c, "reason");
+    if (json_object_get(c, "reason") && pc->reason == NULL)
+      return hv_error_set(err, HV_ESCHEMA,
+                          "phase_history[%zu].reason: must be a string", i);
+    if (i > 0) {
+      const struct hv_phase_change *prev = &o->u.zone.history[i - 1];
+      if (pc->at_ms < prev->at_ms)
+        return hv_error_set(err, HV_ESCHEMA,
+                            "phase_history[%zu].at: earlier than the change "
+                            "before it",
+                            i);
+      if (!hv_phase_allowed(prev->phase, pc->phase))
+        return hv_error_set(err, HV_EPHASE,
+                            "phase_history[%zu]: %s -> %s is not an allowed "
+                            "transition",
+                            i, hv_phase_name(prev->phase),
+                            hv_phase_name(pc->phase));
+    }
+  }
+  if (o->u.zone.history[n - 1].phase != o->u.zone.phase)
+    return hv_error_set(err, HV_ESCHEMA,
+                        "phase: \"%s\" differs from the last phase_history "
+                        "entry (\"%s\")",
+                        hv_phase_name(o->u.zone.phase),
+                        hv_phase_name(o->u.zone.history[n - 1].phase));
+  return HV_OK;
+}
+
+static int zone(struct hv_geo *geo, struct hv_object *o, struct hv_error *err) {
+  static const int types[] = {GEOS_POLYGON, GEOS_MULTIPOLYGON, -1};
+  int rc = check_enum(json_object_get(o->doc, "kind"), "kind", ZONE_KINDS,
+                      &o->u.zone.kind, err);
+  if (rc != HV_OK || (rc = validity(o, err)) != HV_OK ||
+      (rc = phase_history(o, err)) != HV_OK || (rc = rules(o, err)) != HV_OK ||
+      (rc = ids_of(o->doc, "guarantors", &o->u.zone.guarantors)) != HV_OK)
+    return rc;
+  const json_t *lo = json_object_get(o->doc, "alt_min_m");
+  const json_t *hi = json_object_get(o->doc, "alt_max_m");
+  o->u.zone.alt_min_m = lo ? json_number_value(lo) : -INFINITY;
+  o->u.zone.alt_max_m = hi ? json_number_value(hi) : INFINITY;
+  if (o->u.zone.alt_max_m <= o->u.zone.alt_min_m)
+    return hv_error_set(err, HV_ESCHEMA, "alt_max_m: must be above alt_min_m");
+  return geometry(geo, o, types, "Polygon or MultiPolygon", err);
+}
+
+static int corridor(struct hv_geo *geo, struct hv_object *o,
+                    struct hv_error *err) {
+  static const int types[] = {GEOS_LINESTRING, -1};
+  int rc = check_enum(json_object_get(o->doc, "status"), "status",
+                      CORRIDOR_STATUS, &o->u.corridor.status, err);
+  if (rc != HV_OK)
+    return rc;
+  o->u.corridor.half_width_m =
+      json_number_value(json_object_get(o->doc, "half_width_m"));
+  if (!(o->u.corridor.half_width_m > 0) ||
+      o->u.corridor.half_width_m > 100000)
+    return hv_error_set(err, HV_ESCHEMA,
+                        "half_width_m: must be > 0 and <= 100000 metres");
+  const json_t *ws = json_object_get(o->doc, "windows");
+  if (ws && !json_is_array(ws))
+    return hv_error_set(err, HV_ESCHEMA, "windows: must be an array");
+  size_t n = json_array_size(ws);
+  o->u.corridor.windows = calloc(n ? n : 1, sizeof *o->u.corridor.windows);
+  if (o->u.corridor.windows == NULL)
+    return HV_ENOMEM;
+  o->u.corridor.n_windows = n;
+  char field[64];
+  for (size_t i = 0; i < n; i++) {
+    const json_t *w = json_array_get(ws, i);
+    struct hv_window *win = &o->u.corridor.windows[i];
+    if (!json_is_object(w) || json_object_size(w) != 2)
+      return hv_error_set(err, HV_ESCHEMA,
+                          "windows[%zu]: must be {\"from\": time, \"to\": "
+                          "time}",
+                          i);
+    snprintf(field, sizeof field, "windows[%zu].from", i);
+    if ((rc = check_time(json_object_get(w, "from"), field, &win->from_ms,
+                         err)) != HV_OK)
+      return rc;
+    snprintf(field, sizeof field, "windows[%zu].to", i);
+    if ((rc = check_time(json_object_get(w, "to"), field, &win->to_ms, err)) !=
+        HV_OK)
+      return rc;
+    if (win->to_ms <= win->from_ms)
+      return hv_error_set(err, HV_ESCHEMA,
+                          "windows[%zu]: to must be after from", i);
+  }
+  if ((rc = ids_of(o->doc, "connects", &o->u.corridor.connects)) != HV_OK ||
+      (rc = ids_of(o->doc, "guarantors", &o->u.corridor.guarantors)) != HV_OK)
+    return rc;
+  if ((rc = geometry(geo, o, types, "LineString", err)) != HV_OK)
+    return rc;
+  rc = hv_geo_buffer_m(geo, o->geom, o->u.corridor.half_width_m,
+                       &o->u.corridor.area);
+  if (rc != HV_OK)
+    return hv_error_set(err, rc, "geometry: cannot buffer the corridor: %s",
+                        hv_strerror(rc));
+  return hv_geo_area_m2(geo, o->u.corridor.area, &o->u.corridor.area_m2);
+}
+
+static int site(struct hv_geo *geo, struct hv_object *o, struct hv_error *err) {
+  static const int types[] = {GEOS_POINT, -1};
+  int rc = check_enum(json_object_get(o->doc, "category"), "category",
+                      SITE_CATEGORIES, &o->u.site.category, err);
+  if (rc != HV_OK)
+    return rc;
+  o->u.site.radius_m = json_number_value(json_object_get(o->doc, "radius_m"));
+  if (!(o->u.site.radius_m > 0) || o->u.site.radius_m > 50000)
+    return hv_error_set(err, HV_ESCHEMA,
+                        "radius_m: must be > 0 and <= 50000 metres");
+  o->u.site.notified_by = str(o->doc, "notified_by");
+  const json_t *at = json_object_get(o->doc, "notified_at");
+  if (at)
+    hv_time_parse(json_string_value(at), &o->u.site.notified_ms);
+  if ((rc = geometry(geo, o, types, "Point", err)) != HV_OK)
+    return rc;
+  o->u.site.lon = o->minx;
+  o->u.site.lat = o->miny;
+  return HV_OK;
+}
+
+static int areal(struct hv_geo *geo, struct hv_object *o,
+                 struct hv_error *err) {
+  static const int types[] = {GEOS_POLYGON, GEOS_MULTIPOLYGON, -1};
+  int rc = HV_OK;
+  if (o->kind == HV_DELINEATION) {
+    o->u.delineation.party = str(o->doc, "party");
+    rc = validity(o, err);
+  } else {
+    o->u.area.pcode = str(o->doc, "pcode");
+    o->from_ms = 0;
+    o->to_ms = HV_TIME_OPEN;
+  }
+  if (rc != HV_OK)
+    return rc;
+  return geometry(geo, o, types, "Polygon or MultiPolygon", err);
+}
+
+int hv__object_new(struct hv_geo *geo, enum hv_kind kind, json_t *doc,
+                   struct hv_object **out, struct hv_error *err) {
+  *out = NULL;
+  if (!json_is_object(doc)) {
+    json_decref(doc);
+    return hv_error_set(err, HV_ESCHEMA, "not a JSON object");
+  }
+  struct hv_object *o = calloc(1, sizeof *o);
+  if (o == NULL) {
+    json_decref(doc);
+    return HV_ENOMEM;
+  }
+  o->kind = kind;
+  o->doc = doc;
+  o->to_ms = HV_TIME_OPEN;
+  int rc = check_schema(kind, doc, err);
+  if (rc != HV_OK)
+    goto fail;
+  o->id = str(doc, "id");
+  o->name = str(doc, "name");
+  const json_t *v = json_object_get(doc, "version");
+  o->version = v ? json_integer_value(v) : 0;
+  switch (kind) {
+  case HV_PARTY:
+    rc = party(o, err);
+    break;
+  case HV_AGREEMENT:
+    rc = agreement(o, err);
+    break;
+  case HV_ZONE:
+    rc = zone(geo, o, err);
+    break;
+  case HV_CORRIDOR:
+    rc = corridor(geo, o, err);
+    break;
+  case HV_SITE:
+    rc = site(geo, o, err);
+    break;
+  case HV_DELINEATION:
+  case HV_AREA:
+    rc = areal(geo, o, err);
+    break;
+  default:
+    rc = hv_error_set(err, HV_EINVAL, "unknown kind");
+  }
+  if (rc != HV_OK)
+    goto fail;
+  *out = o;
+  return HV_OK;
+fail:
+  hv__object_free(geo, o);
+  return rc;
+}
+
+void hv__object_free(struct hv_geo *geo, struct hv_object *o) {
+  if (o == NULL)
+    return;
+  GEOSContextHandle_t gh = hv_geo_geos(geo);
+  if (o->prepared)
+    GEOSPreparedGeom_destroy_r(gh, o->prepared);
+  if (o->geom)
+    GEOSGeom_destroy_r(gh, o->geom);
+  switch (o->kind) {
+  case HV_PARTY:
+    free(o->u.party.aliases);
+    break;
+  case HV_AGREEMENT:
+    free(o->u.agreement.scope);
+    free(o->u.agreement.covered);
+    free(o->u.agreement.excluded);
+    free(o->u.agreement.guarantors);
+    free(o->u.agreement.terms);
+    break;
+  case HV_ZONE:
+    free(o->u.zone.history);
+    for (size_t i = 0; i < o->u.zone.n_rules; i++)
+      free(o->u.zone.rules[i].parties);
+    free(o->u.zone.rules);
+    free(o->u.zone.guarantors);
+    break;
+  case HV_CORRIDOR:
+    free(o->u.corridor.windows);
+    free(o->u.corridor.connects);
+    free(o->u.corridor.guarantors);
+    if (o->u.corridor.area)
+      GEOSGeom_destroy_r(gh, o->u.corridor.area);
+    break;
+  default:
+    break;
+  }
+  json_decref(o->doc);
+  free(o);
+}
+
+/* ---- references ----------------------------------------------------------- */
+
+typedef int (*ref_fn)(const char *field, enum hv_kind kind, const char *id,
+                      void *ud);
+
+static int each_id(hv_ids ids, const char *field, enum hv_kind kind, ref_fn fn,
+                   void *ud) {
+  char f[64];
+  for (size_t i = 0; ids && ids[i]; i++) {
+    snprintf(f, sizeof f, "%s[%zu]", field, i);
+    int rc = fn(f, kind, ids[i], ud);
+    if (rc)
+      return rc;
+  }
+  return 0;
+}
+
+int hv__object_each_ref(const struct hv_object *o, ref_fn fn, void *ud) {
+  int rc = 0;
+  char f[64];
+  switch (o->kind) {
+  case HV_PARTY:
+    if (o->u.party.sponsor)
+      rc = fn("sponsor", HV_PARTY, o->u.party.sponsor, ud);
+    break;
+  case HV_AGREEMENT:
+    if ((rc = each_id(o->u.agreement.scope, "scope", HV_ZONE, fn, ud)) ||
+        (rc = each_id(o->u.agreement.covered, "covered", HV_PARTY, fn, ud)) ||
+        (rc = each_id(o->u.agreement.excluded, "excluded", HV_PARTY, fn, ud)))
+      break;
+    rc = each_id(o->u.agreement.guarantors, "guarantors", HV_PARTY, fn, ud);
+    break;
+  case HV_ZONE:
+    if ((rc = each_id(o->u.zone.guarantors, "guarantors", HV_PARTY, fn, ud)))
+      break;
+    for (size_t i = 0; i < o->u.zone.n_history && !rc; i++) {
+      snprintf(f, sizeof f, "phase_history[%zu].by", i);
+      rc = fn(f, HV_PARTY, o->u.zone.history[i].by, ud);
+    }
+    for (size_t i = 0; i < o->u.zone.n_rules && !rc; i++)
+      for (size_t j = 0; o->u.zone.rules[i].parties[j] && !rc; j++) {
+        if (strcmp(o->u.zone.rules[i].parties[j], "*") == 0)
+          continue;
+        snprintf(f, sizeof f, "rules[%zu].parties[%zu]", i, j);
+        rc = fn(f, HV_PARTY, o->u.zone.rules[i].parties[j], ud);
+      }
+    break;
+  case HV_CORRIDOR:
+    if ((rc = each_id(o->u.corridor.connects, "connects", HV_ZONE, fn, ud)))
+      break;
+    rc = each_id(o->u.corridor.guarantors, "guarantors", HV_PARTY, fn, ud);
+    break;
+  case HV_SITE:
+    rc = fn("notified_by", HV_PARTY, o->u.site.notified_by, ud);
+    break;
+  case HV_DELINEATION:
+    rc = fn("party", HV_PARTY, o->u.delineation.party, ud);
+    break;
+  default:
+    break;
+  }
+  return rc;
+}
+
+/* ---- zone semantics ------------------------------------------------------- */
+
+enum hv_phase hv_zone_phase_at(const struct hv_object *z, int64_t t_ms) {
+  if (z->u.zone.n_history == 0)
+    return z->u.zone.phase;
+  enum hv_phase p = z->u.zone.history[0].phase;
+  for (size_t i = 0; i < z->u.zone.n_history; i++)
+    if (z->u.zone.history[i].at_ms <= t_ms)
+      p = z->u.zone.history[i].phase;
+  return p;
+}
+
+int hv_zone_in_force(const struct hv_object *z, int64_t t_ms) {
+  return t_ms >= z->from_ms && t_ms < z->to_ms &&
+         hv_zone_phase_at(z, t_ms) != HV_PHASE_DISSOLVED;
+}
+
+int hv_zone_permits(const struct hv_object *z, const char *party,
+                    enum hv_asset_class c, int overfly) {
+  for (size_t i = 0; i < z->u.zone.n_rules; i++) {
+    const struct hv_rule *r = &z->u.zone.rules[i];
+    if (!(r->classes & (1u << c)))
+      continue;
+    if (!hv_ids_contain(r->parties, "*") && !hv_ids_contain(r->parties, party))
+      continue;
+    return overfly ? r->overfly : r->inside;
+  }
+  return 1;
+}
