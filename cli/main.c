@@ -542,11 +542,10 @@ static int cmd_ledger(struct cli *c, int argc, char **argv) {
       if (f != stdin)
         fclose(f);
     } else {
-      if ((rc = cli_open(c)))
-        return rc;
-      rc = hv_ledger_verify(c->db, &rep, &err);
+      rc = hv_ledger_verify_dir(c->data, &rep, &err);
     }
     if (rc == HV_ETAMPER || (rc == HV_EPARSE && o.file)) {
+      /* exit 3: the record does not verify (1 is for other failures) */
       fprintf(stderr, "haven: ledger does NOT verify: %s\n", err.msg);
       printf("FAILED at entry %lld (%lld good entries before it)\n",
              (long long)rep.bad_seq,

@@ -205,10 +205,16 @@ int hv_db_open(const char *dir, struct hv_db **out, struct hv_error *err) {
       goto fail;
   } else if (last.seq != db->head_seq ||
              memcmp(last.hash, db->head_hash, HV_HASH_BYTES) != 0) {
-    rc = hv_error_set(err, HV_ETAMPER,
-                      "%s: the ledger's last entry (%lld) does not match the "
-                      "recorded head (%lld): run `haven ledger verify`",
-                      dir, (long long)last.seq, (long long)db->head_seq);
+    if (last.seq < db->head_seq)
+      rc = hv_error_set(err, HV_ETAMPER,
+                        "%s: entry %lld, the recorded head of the ledger, is "
+                        "missing: run `haven ledger verify`",
+                        dir, (long long)db->head_seq);
+    else
+      rc = hv_error_set(err, HV_ETAMPER,
+                        "%s: the ledger's last entry (%lld) does not match "
+                        "the recorded head (%lld): run `haven ledger verify`",
+                        dir, (long long)last.seq, (long long)db->head_seq);
     goto fail;
   } else {
     db->head_time_ms = last.time_ms;

@@ -11,6 +11,7 @@
 #include <sodium.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "db_internal.h"
 
@@ -150,24 +151,25 @@ static int verify_object(const struct hv__store_object *o, void *ud) {
   return rc;
 }
 
-int hv_ledger_verify(struct hv_db *db, struct hv_verify_report *report,
-                     struct hv_error *err) {
+/* Verifies the chain and the projection held by store s. */
+static int verify_store(struct hv__store *s, struct hv_verify_report *report,
+                        struct hv_error *err) {
   memset(report, 0, sizeof *report);
-  const struct hv__store_ops *ops = db->store->ops;
+  const struct hv__store_ops *ops = s->ops;
   struct projection p = {{1, {0}, 0, err}, json_object()};
   if (p.last == NULL)
     return HV_ENOMEM;
-  int rc = ops->each_entry(db->store, 1, 0, NULL, NULL, verify_entry, &p);
+  int rc = ops->each_entry(s, 1, 0, NULL, NULL, verify_entry, &p);
   report->entries = p.w.expect_seq - 1;
   hv_hash_hex(p.w.prev, report->head_hex);
   if (rc == HV_ESTORE)
     hv_error_set(err, rc, "cannot read the ledger: %s",
-                 ops->errmsg(db->store));
+                 ops->errmsg(s));
   if (rc != HV_OK)
     goto done;
   int64_t head_seq;
   uint8_t head_hash[HV_HASH_BYTES];
-  if ((rc = ops->head(db->store, &head_seq, head_hash)) != HV_OK)
+  if ((rc = ops->head(s, &head_seq, head_hash)) != HV_OK)
     goto done;
   if (head_seq != report->entries ||
       memcmp(head_hash, p.w.prev, HV_HASH_BYTES) != 0) {
@@ -182,10 +184,10 @@ int hv_ledger_verify(struct hv_db *db, struct hv_verify_report *report,
     goto done;
   }
   struct objcheck oc = {p.last, err, 0};
-  if ((rc = ops->each_object(db->store, verify_object, &oc)) != HV_OK) {
+  if ((rc = ops->each_object(s, verify_object, &oc)) != HV_OK) {
     if (rc == HV_ESTORE)
       hv_error_set(err, rc, "cannot read the objects: %s",
-                   ops->errmsg(db->store));
+                   ops->errmsg(s));
     goto done;
   }
   if (json_object_size(p.last) > 0) {
@@ -199,6 +201,29 @@ int hv_ledger_verify(struct hv_db *db, struct hv_verify_report *report,
 done:
   report->bad_seq = p.w.bad_seq;
   json_decref(p.last);
+  return rc;
+}
+
+int hv_ledger_verify(struct hv_db *db, struct hv_verify_report *report,
+                     struct hv_error *err) {
+  return verify_store(db->store, report, err);
+}
+
+int hv_ledger_verify_dir(const char *dir, struct hv_verify_report *report,
+                         struct hv_error *err) {
+  memset(report, 0, sizeof *report);
+  char path[4096];
+  struct stat sb;
+  snprintf(path, sizeof path, "%s/haven.db", dir);
+  if (stat(path, &sb) != 0)
+    return hv_error_set(err, HV_EIO, "%s: no haven store here (%s)", dir,
+                        strerror(errno));
+  struct hv__store *s;
+  int rc = hv__store_sqlite_open(dir, &s, err);
+  if (rc != HV_OK)
+    return rc;
+  rc = verify_store(s, report, err);
+  s->ops->close(s);
   return rc;
 }
 

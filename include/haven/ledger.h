@@ -66,6 +66,12 @@ struct hv_verify_report {
 int hv_ledger_verify(struct hv_db *db, struct hv_verify_report *report,
                      struct hv_error *err);
 
+/* As hv_ledger_verify, for the store in data directory dir, without
+ * loading the registry: works on a store that hv_db_open refuses because
+ * its tail does not match its head. Errors also: HV_EIO (no store in dir). */
+int hv_ledger_verify_dir(const char *dir, struct hv_verify_report *report,
+                         struct hv_error *err);
+
 /* Writes the chain as NDJSON to f (one entry per line: seq, time, time_ms,
  * author, op, kind, id, version, body as a string, prev_hash, hash).
  * Errors: HV_EIO, HV_ESTORE. */
