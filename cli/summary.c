@@ -11,6 +11,14 @@
 
 #include "cli.h"
 
+/* A date alone when t_ms is midnight UTC, else the whole time. */
+static const char *day_or_time(int64_t t_ms, char *buf, size_t size) {
+  hv_time_format(t_ms, buf, size);
+  if (t_ms % 86400000 == 0 && size > 10)
+    buf[10] = '\0';
+  return buf;
+}
+
 static void print_ids(const char *label, hv_ids ids) {
   printf("    %-11s", label);
   if (ids == NULL || ids[0] == NULL)
@@ -124,15 +132,16 @@ int cmd_summary(struct cli *c, int argc, char **argv) {
     sponsored += p->u.party.sponsor != NULL;
   }
   printf("PARTIES  %zu: %zu states, %zu armed groups, %zu designated, %zu "
-         "agencies, %zu monitors; %zu have a sponsor\n\n",
-         np, counts[0], counts[1], counts[4], counts[2], counts[3], sponsored);
+         "agencies, %zu monitor%s; %zu have a sponsor\n\n",
+         np, counts[0], counts[1], counts[4], counts[2], counts[3],
+         counts[3] == 1 ? "" : "s", sponsored);
 
   printf("AGREEMENTS\n");
   for (size_t i = 0; i < hv_db_count(db, HV_AGREEMENT); i++) {
     const struct hv_object *ag = hv_db_at(db, HV_AGREEMENT, i);
     printf("  %s — %s\n", ag->id, ag->name);
-    printf("    %-11s %s, %.10s .. %s\n", "kind", ag->u.agreement.kind,
-           hv_time_format(ag->from_ms, a, sizeof a),
+    printf("    %-11s %s, %s .. %s\n", "kind", ag->u.agreement.kind,
+           day_or_time(ag->from_ms, a, sizeof a),
            ag->to_ms == HV_TIME_OPEN ? "open"
                                      : hv_time_format(ag->to_ms, b, sizeof b));
     if (ag->u.agreement.nationwide)
