@@ -1,0 +1,33 @@
+# The independent check of docs/record.md: an export of the real scenario's
+# ledger verifies with scripts/verify-ledger.py (Python's hashlib only) and
+# gives the same head as `haven ledger verify`; a tampered copy does not.
+set -euo pipefail
+: "${HAVEN_BIN:?}" "${HAVEN_MKSCENARIO:?}" "${HAVEN_SOURCE_DIR:?}"
+cd "${HAVEN_SCRATCH_DIR:-$(mktemp -d)}"
+rm -rf data scenario && mkdir scenario
+src=$HAVEN_SOURCE_DIR
+"$HAVEN_MKSCENARIO" "$src/data/src" scenario >/dev/null 2>&1
+"$HAVEN_BIN" --data data import "$src/data/scenario/registry.json" \
+  scenario/*.geojson "$src/data/scenario/corridors.geojson" >/dev/null
+"$HAVEN_BIN" --data data phase astana-idlib open --reason test >/dev/null
+
+head=$("$HAVEN_BIN" --data data ledger verify | sed -n 's/^ledger ok: .* head //p')
+[ ${#head} -eq 64 ] || { echo "no head from haven ledger verify"; exit 1; }
+"$HAVEN_BIN" --data data ledger export chain.ndjson
+out=$(python3 "$src/scripts/verify-ledger.py" chain.ndjson "$head")
+echo "$out"
+case $out in "ok: 111 entries, head $head") ;; *) echo "unexpected: $out"; exit 1 ;; esac
+
+# One character of one body changed: both checkers refuse it, at entry 50.
+python3 - <<'PY'
+lines = open("chain.ndjson").read().split("\n")
+assert '\\"version\\":1' in lines[49], lines[49][:200]
+lines[49] = lines[49].replace('\\"version\\":1', '\\"version\\":7', 1)
+open("bad.ndjson", "w").write("\n".join(lines))
+PY
+set +e
+python3 "$src/scripts/verify-ledger.py" bad.ndjson > py.out; py=$?
+"$HAVEN_BIN" ledger verify --file bad.ndjson > hv.out 2>&1; hv=$?
+set -e
+[ $py -eq 3 ] && grep -q "entry 50" py.out || { cat py.out; exit 1; }
+[ $hv -eq 3 ] && grep -q "entry 50" hv.out || { cat hv.out; exit 1; }
