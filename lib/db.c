@@ -274,6 +274,18 @@ int hv__db_commit(struct hv_db *db, const char *author,
     return hv_error_set(err, rc, "%s: cannot start a transaction: %s",
                         db->dir, ops->errmsg(db->store));
   }
+  /* Under the write lock: another process may have written since we loaded
+   * (two commands on one data directory). Our registry would then be stale,
+   * so refuse rather than chain onto a head we did not see. */
+  int64_t store_seq;
+  uint8_t store_hash[HV_HASH_BYTES];
+  rc = ops->head(db->store, &store_seq, store_hash);
+  if (rc == HV_OK && (store_seq != db->head_seq ||
+                      memcmp(store_hash, db->head_hash, HV_HASH_BYTES) != 0))
+    rc = hv_error_set(err, HV_ECONFLICT,
+                      "%s: another process wrote to the store since it was "
+                      "opened (head %lld, now %lld); nothing applied, retry",
+                      db->dir, (long long)db->head_seq, (long long)store_seq);
   for (size_t i = 0; i < n && rc == HV_OK; i++) {
     struct hv_object *o = changes[i].obj;
     const struct hv_object *cur = hv_db_get(db, o->kind, o->id);

@@ -7,7 +7,10 @@
  * then applied to the in-memory registry and acknowledged (HV_OK). A write
  * that fails changes nothing.
  *
- * A struct hv_db is not thread-safe: one thread at a time.
+ * A struct hv_db is not thread-safe: one thread at a time. Several
+ * processes may open one data directory; a write from a db whose view is
+ * older than the store's head (another process wrote since) is refused with
+ * HV_ECONFLICT and changes nothing: reopen and retry.
  */
 #ifndef HAVEN_DB_H
 #define HAVEN_DB_H
