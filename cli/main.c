@@ -336,8 +336,19 @@ static int cmd_list(struct cli *c, int argc, char **argv) {
     else
       print_line(obj, o.at_ms);
   }
-  if (arr)
-    print_json(arr);
+  if (arr) {
+    /* Geometries make indented output unreadable: one object per line. */
+    size_t i;
+    json_t *e;
+    fputs("[", stdout);
+    json_array_foreach(arr, i, e) {
+      fputs(i ? ",\n " : "\n ", stdout);
+      json_dumpf(e, stdout, JSON_COMPACT | JSON_SORT_KEYS |
+                                JSON_REAL_PRECISION(15));
+    }
+    fputs("\n]\n", stdout);
+    json_decref(arr);
+  }
   return 0;
 }
 
