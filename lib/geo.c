@@ -396,6 +396,24 @@ static int inverse_xy(double *x, double *y, void *userdata) {
   return 1;
 }
 
+/* Edge length (degrees) above which edges are split before projecting.
+ * RFC 7946 edges are straight in lon/lat, as GEOS tests them; a projected
+ * edge is straight in metres instead. Splitting long edges first keeps the
+ * two within metres of each other. */
+#define DENSIFY_DEG 0.01
+
+/* g (borrowed) projected with p, after splitting long edges. Caller frees. */
+static GEOSGeometry *project(struct hv_geo *geo, const GEOSGeometry *g,
+                             PJ *p) {
+  GEOSGeometry *d = NULL;
+  if (GEOSGeomTypeId_r(geo->gh, g) != GEOS_POINT)
+    d = GEOSDensify_r(geo->gh, g, DENSIFY_DEG);
+  GEOSGeometry *m = GEOSGeom_transformXY_r(geo->gh, d ? d : g, forward_xy, p);
+  if (d)
+    GEOSGeom_destroy_r(geo->gh, d);
+  return m;
+}
+
 /* Centre of g's envelope. */
 static int envelope_centre(struct hv_geo *geo, const GEOSGeometry *g,
                            double *lon, double *lat) {
@@ -417,7 +435,7 @@ int hv_geo_area_m2(struct hv_geo *geo, const GEOSGeometry *g, double *out) {
   PJ *p = metric_projection(geo, "laea", lon0, lat0);
   if (p == NULL)
     return HV_EGEODESY;
-  GEOSGeometry *m = GEOSGeom_transformXY_r(geo->gh, g, forward_xy, p);
+  GEOSGeometry *m = project(geo, g, p);
   proj_destroy(p);
   if (m == NULL)
     return HV_EGEODESY;
@@ -442,7 +460,7 @@ int hv_geo_buffer_m(struct hv_geo *geo, const GEOSGeometry *g, double dist_m,
   if (p == NULL)
     return HV_EGEODESY;
   int rc = HV_EGEODESY;
-  GEOSGeometry *m = GEOSGeom_transformXY_r(geo->gh, g, forward_xy, p);
+  GEOSGeometry *m = project(geo, g, p);
   GEOSGeometry *b = NULL;
   if (m == NULL)
     goto done;
@@ -479,7 +497,7 @@ int hv_geo_distance_to_m(struct hv_geo *geo, double lon, double lat,
   if (p == NULL)
     return HV_EGEODESY;
   int rc = HV_EGEODESY;
-  GEOSGeometry *m = GEOSGeom_transformXY_r(geo->gh, g, forward_xy, p);
+  GEOSGeometry *m = project(geo, g, p);
   GEOSGeometry *origin = GEOSGeom_createPointFromXY_r(geo->gh, 0, 0);
   GEOSCoordSequence *np = NULL;
   if (m == NULL || origin == NULL)

@@ -82,6 +82,16 @@ static int complete_history(struct import *im, json_t *doc) {
     if (h && strcmp(json_string_value(phase),
                     hv_phase_name(cur->u.zone.phase)) != 0) {
       char at[32];
+      size_t nh = cur->u.zone.n_history;
+      if (nh && cur->u.zone.history[nh - 1].at_ms > im->now_ms) {
+        json_decref(h);
+        return hv_error_set(
+            im->err, HV_ESCHEMA,
+            "phase: the zone's last phase change is dated %s, after now, so "
+            "a new phase cannot start now: give the whole phase_history, or "
+            "use `haven phase` with --at",
+            hv_time_format(cur->u.zone.history[nh - 1].at_ms, at, sizeof at));
+      }
       json_array_append_new(
           h, json_pack("{s:O,s:s,s:s}", "phase", phase, "at",
                        hv_time_format(im->now_ms, at, sizeof at), "by",
@@ -117,7 +127,12 @@ static int add(struct import *im, enum hv_kind kind, json_t *doc,
     json_object_del(doc, "version");
   }
   int rc = kind == HV_ZONE ? complete_history(im, doc) : HV_OK;
-  char *text = rc == HV_OK ? hv__canon(doc) : NULL;
+  if (rc != HV_OK) {
+    json_decref(doc);
+    hv_error_prefix(im->err, "%s: %s (id \"%s\"): ", file, where, idbuf);
+    return rc;
+  }
+  char *text = hv__canon(doc);
   json_decref(doc);
   if (text == NULL)
     return HV_ENOMEM;
@@ -188,11 +203,11 @@ static int read_features(struct import *im, json_t *root, const char *file,
       progress(file, i + 1, n, ud);
     const json_t *id = json_object_get(f, "id");
     const char *idtxt = json_is_string(id) ? json_string_value(id) : "?";
-    if (!json_is_object(f) ||
-        !json_is_string(json_object_get(f, "type")) || strcmp(json_string_value(json_object_get(f, "type")),
-               "Feature") != 0)
+    const char *ftype = json_string_value(json_object_get(f, "type"));
+    if (!json_is_object(f) || ftype == NULL || strcmp(ftype, "Feature") != 0)
       return hv_error_set(im->err, HV_ESCHEMA,
-                          "%s: %s: type: must be \"Feature\"", file, where);
+                          "%s: %s (id \"%s\"): type: must be \"Feature\"",
+                          file, where, idtxt);
     const char *key;
     json_t *v;
     json_object_foreach(f, key, v) {
@@ -289,6 +304,52 @@ static int check_ref(const char *field, enum hv_kind kind, const char *id,
                       field, hv_kind_name(kind), id);
 }
 
+/* 1 when s names party q: its id, name or one of its aliases. */
+static int names_party(const char *s, const struct hv_object *q) {
+  if (strcasecmp(s, q->id) == 0 || strcasecmp(s, q->name) == 0)
+    return 1;
+  for (size_t i = 0; q->u.party.aliases[i]; i++)
+    if (strcasecmp(s, q->u.party.aliases[i]) == 0)
+      return 1;
+  return 0;
+}
+
+/* 1 with a message in msg when a name of party p (pending) also names
+ * another party as the import would leave them; 0 when it names p alone. */
+static int party_name_clash(const struct import *im, const struct hv_object *p,
+                            char *msg, size_t size) {
+  size_t nreg = hv_db_count(im->db, HV_PARTY);
+  for (size_t k = 0; k < im->n + nreg; k++) {
+    const struct hv_object *q =
+        k < im->n ? im->v[k].obj : hv_db_at(im->db, HV_PARTY, k - im->n);
+    if (q->kind != HV_PARTY || strcmp(q->id, p->id) == 0 ||
+        view(im, HV_PARTY, q->id) != q)
+      continue;
+    if (names_party(p->name, q)) {
+      snprintf(msg, size, "name: \"%s\" already names party \"%s\"",
+               p->name, q->id);
+      return 1;
+    }
+    for (size_t a = 0; p->u.party.aliases[a]; a++)
+      if (names_party(p->u.party.aliases[a], q)) {
+        snprintf(msg, size,
+                 "aliases[%zu]: \"%s\" already names party \"%s\"", a,
+                 p->u.party.aliases[a], q->id);
+        return 1;
+      }
+    int id_taken = strcasecmp(p->id, q->name) == 0;
+    for (size_t a = 0; !id_taken && q->u.party.aliases[a]; a++)
+      id_taken = strcasecmp(p->id, q->u.party.aliases[a]) == 0;
+    if (id_taken) {
+      snprintf(msg, size,
+               "id: \"%s\" is already a name or alias of party \"%s\"",
+               p->id, q->id);
+      return 1;
+    }
+  }
+  return 0;
+}
+
 static int check_all(struct import *im) {
   struct hv_db *db = im->db;
   /* Duplicates within the import. */
@@ -326,27 +387,14 @@ static int check_all(struct import *im) {
         return HV_ECYCLE;
       }
     }
-    /* Aliases name one party only. */
-    for (size_t a = 0; p->obj->u.party.aliases[a]; a++) {
-      const char *alias = p->obj->u.party.aliases[a];
-      for (size_t k = 0; k < hv_db_count(db, HV_PARTY) + im->n; k++) {
-        const struct hv_object *other =
-            k < im->n ? im->v[k].obj
-                      : hv_db_at(db, HV_PARTY, k - im->n);
-        if (other->kind != HV_PARTY || strcmp(other->id, p->obj->id) == 0 ||
-            view(im, HV_PARTY, other->id) != other)
-          continue;
-        int clash = strcasecmp(other->name, alias) == 0;
-        for (size_t b = 0; !clash && other->u.party.aliases[b]; b++)
-          clash = strcasecmp(other->u.party.aliases[b], alias) == 0;
-        if (clash) {
-          hv_error_set(im->err, HV_ESCHEMA,
-                       "aliases[%zu]: \"%s\" already names party \"%s\"", a,
-                       alias, other->id);
-          prefix(im->err, p);
-          return HV_ESCHEMA;
-        }
-      }
+    /* Each name of a party (its name and aliases) names it alone: it may
+     * not be another party's id, name or alias; nor may its id be another
+     * party's name or alias (hv_db_party_by_alias matches all three). */
+    char clash[512];
+    if (party_name_clash(im, p->obj, clash, sizeof clash)) {
+      hv_error_set(im->err, HV_ESCHEMA, "%s", clash);
+      prefix(im->err, p);
+      return HV_ESCHEMA;
     }
   }
   /* Stale versions, and what actually changes. */

@@ -112,8 +112,9 @@ static int verify_entry(const struct hv_ledger_entry *e, void *ud) {
   if (key == NULL)
     return HV_ENOMEM;
   snprintf(key, klen, "%s\n%s", e->kind, e->id);
-  json_object_set_new(p->last, key, json_pack("[Is]", (json_int_t)e->version,
-                                              e->body));
+  json_object_set_new(p->last, key,
+                      json_pack("[IsI]", (json_int_t)e->version, e->body,
+                                (json_int_t)e->seq));
   free(key);
   return HV_OK;
 }
@@ -121,7 +122,8 @@ static int verify_entry(const struct hv_ledger_entry *e, void *ud) {
 struct objcheck {
   json_t *last;
   struct hv_error *err;
-  int64_t bad;
+  int64_t bad;     /* the entry to name for the first mismatch */
+  int64_t entries; /* entries in the ledger */
 };
 
 static int verify_object(const struct hv__store_object *o, void *ud) {
@@ -133,18 +135,25 @@ static int verify_object(const struct hv__store_object *o, void *ud) {
   snprintf(key, klen, "%s\n%s", o->kind, o->id);
   json_t *want = json_object_get(c->last, key);
   int rc = HV_OK;
-  if (want == NULL)
+  if (want == NULL) {
+    /* Nothing in the chain wrote it: an entry that should precede it is
+     * missing; name the place after the last one. */
+    c->bad = c->entries + 1;
     rc = hv_error_set(c->err, HV_ETAMPER,
-                      "%s \"%s\": in the store but written by no ledger "
-                      "entry",
-                      o->kind, o->id);
-  else if (json_integer_value(json_array_get(want, 0)) != o->version ||
-           strcmp(json_string_value(json_array_get(want, 1)), o->body) != 0)
+                      "entry %lld: %s \"%s\" is in the store but written by "
+                      "no ledger entry",
+                      (long long)c->bad, o->kind, o->id);
+  } else if (json_integer_value(json_array_get(want, 0)) != o->version ||
+             strcmp(json_string_value(json_array_get(want, 1)), o->body) !=
+                 0) {
+    c->bad = json_integer_value(json_array_get(want, 2));
     rc = hv_error_set(c->err, HV_ETAMPER,
-                      "%s \"%s\": the stored object (version %lld) differs "
-                      "from the ledger's last entry for it (version %lld)",
-                      o->kind, o->id, (long long)o->version,
+                      "entry %lld: %s \"%s\": the stored object (version "
+                      "%lld) differs from what this entry, the last to write "
+                      "it, wrote (version %lld)",
+                      (long long)c->bad, o->kind, o->id, (long long)o->version,
                       (long long)json_integer_value(json_array_get(want, 0)));
+  }
   if (want)
     json_object_del(c->last, key);
   free(key);
@@ -171,8 +180,16 @@ static int verify_store(struct hv__store *s, struct hv_verify_report *report,
   uint8_t head_hash[HV_HASH_BYTES];
   if ((rc = ops->head(s, &head_seq, head_hash)) != HV_OK)
     goto done;
-  if (head_seq != report->entries ||
+  if (head_seq == report->entries &&
       memcmp(head_hash, p.w.prev, HV_HASH_BYTES) != 0) {
+    p.w.bad_seq = head_seq;
+    rc = hv_error_set(err, HV_ETAMPER,
+                      "entry %lld: the store's recorded head hash differs "
+                      "from the hash of this, the last entry",
+                      (long long)head_seq);
+    goto done;
+  }
+  if (head_seq != report->entries) {
     p.w.bad_seq = report->entries < head_seq ? report->entries + 1
                                              : head_seq + 1;
     rc = hv_error_set(err, HV_ETAMPER,
@@ -183,20 +200,23 @@ static int verify_store(struct hv__store *s, struct hv_verify_report *report,
                       (long long)report->entries);
     goto done;
   }
-  struct objcheck oc = {p.last, err, 0};
+  struct objcheck oc = {p.last, err, 0, report->entries};
   if ((rc = ops->each_object(s, verify_object, &oc)) != HV_OK) {
     if (rc == HV_ESTORE)
       hv_error_set(err, rc, "cannot read the objects: %s",
                    ops->errmsg(s));
+    p.w.bad_seq = oc.bad;
     goto done;
   }
   if (json_object_size(p.last) > 0) {
     const char *key = json_object_iter_key(json_object_iter(p.last));
     const char *nl = strchr(key, '\n');
+    json_t *want = json_object_iter_value(json_object_iter(p.last));
+    p.w.bad_seq = json_integer_value(json_array_get(want, 2));
     rc = hv_error_set(err, HV_ETAMPER,
-                      "%.*s \"%s\": written by the ledger but missing from "
+                      "entry %lld: wrote %.*s \"%s\", which is missing from "
                       "the store",
-                      (int)(nl - key), key, nl + 1);
+                      (long long)p.w.bad_seq, (int)(nl - key), key, nl + 1);
   }
 done:
   report->bad_seq = p.w.bad_seq;

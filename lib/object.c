@@ -39,8 +39,9 @@ int hv_kind_parse(const char *name, enum hv_kind *out) {
   return HV_OK;
 }
 
-static const char *const PHASE_NAMES[HV_PHASE_COUNT] = {
-    "declared", "established", "open", "suspended", "dissolved"};
+/* NULL-terminated: check_enum walks to the NULL. */
+static const char *const PHASE_NAMES[HV_PHASE_COUNT + 1] = {
+    "declared", "established", "open", "suspended", "dissolved", NULL};
 
 const char *hv_phase_name(enum hv_phase p) {
   return (unsigned)p < HV_PHASE_COUNT ? PHASE_NAMES[p] : "?";
@@ -284,6 +285,10 @@ static int check_member(const struct member *m, const json_t *v,
   return HV_OK;
 }
 
+static const char *article(enum hv_kind kind) {
+  return kind == HV_AGREEMENT || kind == HV_AREA ? "an" : "a";
+}
+
 static int check_schema(enum hv_kind kind, const json_t *doc,
                         struct hv_error *err) {
   const struct member *ms = SCHEMA[kind];
@@ -295,16 +300,16 @@ static int check_schema(enum hv_kind kind, const json_t *doc,
       m++;
     if (m->name == NULL)
       return hv_error_set(err, HV_ESCHEMA,
-                          "%s: unknown member for a %s (see docs/formats.md)",
-                          key, hv_kind_name(kind));
+                          "%s: unknown member for %s %s (see docs/formats.md)",
+                          key, article(kind), hv_kind_name(kind));
     int rc = check_member(m, v, err);
     if (rc != HV_OK)
       return rc;
   }
   for (const struct member *m = ms; m->name; m++)
     if (m->required && json_object_get(doc, m->name) == NULL)
-      return hv_error_set(err, HV_ESCHEMA, "%s: missing (required for a %s)",
-                          m->name, hv_kind_name(kind));
+      return hv_error_set(err, HV_ESCHEMA, "%s: missing (required for %s %s)",
+                          m->name, article(kind), hv_kind_name(kind));
   return HV_OK;
 }
 
@@ -355,8 +360,8 @@ static int geometry(struct hv_geo *geo, struct hv_object *o, const int *types,
   for (const int *p = types; *p >= 0; p++)
     ok |= *p == t;
   if (!ok)
-    return hv_error_set(err, HV_ESCHEMA, "geometry: a %s must be a %s",
-                        hv_kind_name(o->kind), expect);
+    return hv_error_set(err, HV_ESCHEMA, "geometry: %s %s must be a %s",
+                        article(o->kind), hv_kind_name(o->kind), expect);
   GEOSGeom_getExtent_r(gh, o->geom, &o->minx, &o->miny, &o->maxx, &o->maxy);
   o->prepared = GEOSPrepare_r(gh, o->geom);
   return o->prepared ? HV_OK : HV_ENOMEM;
