@@ -183,7 +183,7 @@ int hv_db_open(const char *dir, struct hv_db **out, struct hv_error *err) {
     hv_error_set(err, rc, "cannot start the geometry engine");
     goto fail;
   }
-  if ((rc = hv__store_sqlite_open(dir, &db->store, err)) != HV_OK)
+  if ((rc = hv__store_sqlite_open(dir, 0, &db->store, err)) != HV_OK)
     goto fail;
   const struct hv__store_ops *ops = db->store->ops;
   if ((rc = ops->head(db->store, &db->head_seq, db->head_hash)) != HV_OK) {

@@ -143,6 +143,17 @@ static int verify_object(const struct hv__store_object *o, void *ud) {
                       "entry %lld: %s \"%s\" is in the store but written by "
                       "no ledger entry",
                       (long long)c->bad, o->kind, o->id);
+  } else if (o->version > json_integer_value(json_array_get(want, 0))) {
+    /* The store holds a later version than any entry wrote: the entries
+     * that wrote it are gone from the end of the chain. */
+    c->bad = c->entries + 1;
+    rc = hv_error_set(c->err, HV_ETAMPER,
+                      "entry %lld: %s \"%s\" is at version %lld in the store "
+                      "but the ledger's last entry for it (%lld) wrote version "
+                      "%lld: the entries after it are missing",
+                      (long long)c->bad, o->kind, o->id, (long long)o->version,
+                      (long long)json_integer_value(json_array_get(want, 2)),
+                      (long long)json_integer_value(json_array_get(want, 0)));
   } else if (json_integer_value(json_array_get(want, 0)) != o->version ||
              strcmp(json_string_value(json_array_get(want, 1)), o->body) !=
                  0) {
@@ -239,7 +250,7 @@ int hv_ledger_verify_dir(const char *dir, struct hv_verify_report *report,
     return hv_error_set(err, HV_EIO, "%s: no haven store here (%s)", dir,
                         strerror(errno));
   struct hv__store *s;
-  int rc = hv__store_sqlite_open(dir, &s, err);
+  int rc = hv__store_sqlite_open(dir, 1, &s, err);
   if (rc != HV_OK)
     return rc;
   rc = verify_store(s, report, err);
@@ -318,6 +329,19 @@ int hv_ledger_verify_export(FILE *f, struct hv_verify_report *report,
       rc = hv_error_set(err, HV_EPARSE, "line %ld: not a ledger entry%s%s",
                         lineno, j ? "" : ": ", j ? "" : jerr.text);
       report->bad_seq = w.expect_seq;
+      json_decref(j);
+      break;
+    }
+    /* "time" is the readable form of time_ms, which is what is hashed:
+     * it must say the same, or a reader of the copy would be misled. */
+    const char *tt = json_string_value(json_object_get(j, "time"));
+    char tbuf[32];
+    if (json_object_get(j, "time") &&
+        (tt == NULL || strcmp(tt, hv_time_format(t, tbuf, sizeof tbuf)))) {
+      report->bad_seq = w.bad_seq = seq;
+      rc = hv_error_set(err, HV_ETAMPER,
+                        "entry %lld: \"time\" %s does not match time_ms (%s)",
+                        (long long)seq, tt ? tt : "(not a string)", tbuf);
       json_decref(j);
       break;
     }

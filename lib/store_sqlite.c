@@ -95,6 +95,8 @@ static int set_meta(struct sqlite_store *q, const char *key, const void *val,
 
 static int sq_append(struct hv__store *s, const struct hv_ledger_entry *e) {
   struct sqlite_store *q = S(s);
+  if (q->append == NULL)
+    return HV_ESTORE; /* opened read-only */
   sqlite3_stmt *st = q->append;
   sqlite3_bind_int64(st, 1, e->seq);
   sqlite3_bind_int64(st, 2, e->time_ms);
@@ -119,6 +121,8 @@ static int sq_append(struct hv__store *s, const struct hv_ledger_entry *e) {
 
 static int sq_put_object(struct hv__store *s, const struct hv__store_object *o) {
   sqlite3_stmt *st = S(s)->put;
+  if (st == NULL)
+    return HV_ESTORE; /* opened read-only */
   sqlite3_bind_text(st, 1, o->kind, -1, SQLITE_STATIC);
   sqlite3_bind_text(st, 2, o->id, -1, SQLITE_STATIC);
   sqlite3_bind_int64(st, 3, o->version);
@@ -251,10 +255,10 @@ static void sync_dir(const char *dir) {
   }
 }
 
-int hv__store_sqlite_open(const char *dir, struct hv__store **out,
-                          struct hv_error *err) {
+int hv__store_sqlite_open(const char *dir, int readonly,
+                          struct hv__store **out, struct hv_error *err) {
   *out = NULL;
-  if (mkdir(dir, 0750) != 0 && errno != EEXIST)
+  if (!readonly && mkdir(dir, 0750) != 0 && errno != EEXIST)
     return hv_error_set(err, HV_EIO, "%s: cannot create data directory: %s",
                         dir, strerror(errno));
   struct stat sb;
@@ -268,15 +272,20 @@ int hv__store_sqlite_open(const char *dir, struct hv__store **out,
     return HV_ENOMEM;
   q->base.ops = &sqlite_ops;
   int created = access(path, F_OK) != 0;
-  if (sqlite3_open_v2(path, &q->db,
-                      SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE |
-                          SQLITE_OPEN_NOMUTEX,
-                      NULL) != SQLITE_OK)
+  int flags = readonly ? SQLITE_OPEN_READONLY
+                       : SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE;
+  if (sqlite3_open_v2(path, &q->db, flags | SQLITE_OPEN_NOMUTEX, NULL) !=
+      SQLITE_OK)
     goto fail;
   sqlite3_busy_timeout(q->db, 10000);
+  if (readonly) {
+    /* Reading needs no statement of our own prepared: the walks prepare
+     * theirs. The schema is the store's as found. */
+    *out = &q->base;
+    return HV_OK;
+  }
   if (exec(q, "PRAGMA journal_mode=WAL") != HV_OK ||
-      exec(q, "PRAGMA synchronous=FULL") != HV_OK ||
-      exec(q, "PRAGMA foreign_keys=ON") != HV_OK || exec(q, SCHEMA) != HV_OK)
+      exec(q, "PRAGMA synchronous=FULL") != HV_OK || exec(q, SCHEMA) != HV_OK)
     goto fail;
   if (sqlite3_prepare_v3(q->db,
                          "INSERT INTO ledger VALUES(?1,?2,?3,?4,?5,?6,?7,?8,?9,"
