@@ -15,7 +15,7 @@
 #include <time.h>
 
 #define NFEAT 14
-static const long EXPECT[NFEAT] = {67806, 58547, 51027, 18201, 309,
+static const long EXPECT[NFEAT] = {67806, 58547, 51027, 18201,  309,
                                    10835, 72727, 32055, 124103, 15813,
                                    6953,  3976,  74442, 5501};
 static const long EXPECT_INSIDE = 542295;
@@ -54,8 +54,8 @@ static int write_zones(const char *src, const char *dst) {
   json_t *fc = json_load_file(src, 0, &jerr);
   if (fc == NULL)
     return -1;
-  json_t *out = json_pack("{s:s,s:[]}", "type", "FeatureCollection",
-                          "features");
+  json_t *out =
+      json_pack("{s:s,s:[]}", "type", "FeatureCollection", "features");
   size_t i;
   json_t *f;
   json_array_foreach(json_object_get(fc, "features"), i, f) {
@@ -84,8 +84,8 @@ static int check(const char *what, const long *counts) {
     ok &= counts[i] == EXPECT[i];
   }
   ok &= inside == EXPECT_INSIDE;
-  printf("  %-28s inside %ld (expected %ld): %s\n", what, inside,
-         EXPECT_INSIDE, ok ? "correct" : "WRONG");
+  printf("  %-28s inside %ld (expected %ld): %s\n", what, inside, EXPECT_INSIDE,
+         ok ? "correct" : "WRONG");
   if (!ok) {
     for (int i = 0; i < NFEAT; i++)
       printf("    feature %2d: %ld expected %ld\n", i, counts[i], EXPECT[i]);
@@ -160,9 +160,9 @@ int main(int argc, char **argv) {
       hits.n = 0;
       hv_db_zones_at(db, pts[2 * i], pts[2 * i + 1], NAN, t, &hits);
       if (hits.n > 0)
-        hv_counts[hits.v[0].obj->id[1] == '0' ? hits.v[0].obj->id[2] - '0'
-                                              : 10 + hits.v[0].obj->id[2] -
-                                                    '0']++;
+        hv_counts[hits.v[0].obj->id[1] == '0'
+                      ? hits.v[0].obj->id[2] - '0'
+                      : 10 + hits.v[0].obj->id[2] - '0']++;
     }
     hv_s[r] = now_s() - t0;
   }

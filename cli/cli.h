@@ -8,10 +8,10 @@
 
 /* Options common to every subcommand. */
 struct cli {
-  const char *data;   /* --data, HAVEN_DATA, or ./haven-data */
-  const char *as;     /* --as: the party writing */
-  int json;           /* --json: machine-readable output */
-  struct hv_db *db;   /* opened on demand by cli_open */
+  const char *data; /* --data, HAVEN_DATA, or ./haven-data */
+  const char *as;   /* --as: the party writing */
+  int json;         /* --json: machine-readable output */
+  struct hv_db *db; /* opened on demand by cli_open */
 };
 
 /* Opens cli->db, printing the error on failure. Returns 0 or an exit code. */

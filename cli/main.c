@@ -84,10 +84,9 @@ int cli_number(const char *what, const char *text, double *out) {
 }
 
 static int parse_kind(const char *s, enum hv_kind *k) {
-  static const char *const plural[] = {"parties",     "agreements",
-                                       "zones",       "corridors",
-                                       "sites",       "delineations",
-                                       "areas"};
+  static const char *const plural[] = {
+      "parties", "agreements",   "zones", "corridors",
+      "sites",   "delineations", "areas"};
   for (int i = 0; i < HV_KIND_COUNT; i++)
     if (strcmp(s, plural[i]) == 0) {
       *k = (enum hv_kind)i;
@@ -154,8 +153,9 @@ static int sub_opts(int argc, char **argv, struct opts *o, int *n_args) {
         fprintf(stderr, "haven: %s must be a whole number >= 0\n", a);
         return 2;
       }
-      *(a[2] == 'i' ? &o->if_version : a[2] == 'f' ? &o->from : &o->to) =
-          (int64_t)d;
+      *(a[2] == 'i'   ? &o->if_version
+        : a[2] == 'f' ? &o->from
+                      : &o->to) = (int64_t)d;
     } else {
       fprintf(stderr, "haven: unknown option %s\n", a);
       return 2;
@@ -165,15 +165,16 @@ static int sub_opts(int argc, char **argv, struct opts *o, int *n_args) {
   return 0;
 }
 
-/* ---- printing ------------------------------------------------------------- */
+/* ---- printing -------------------------------------------------------------
+ */
 
 static void print_json(json_t *j) {
   if (j == NULL) {
     fprintf(stderr, "haven: out of memory\n");
     return;
   }
-  json_dumpf(j, stdout, JSON_INDENT(2) | JSON_SORT_KEYS |
-                            JSON_REAL_PRECISION(15));
+  json_dumpf(j, stdout,
+             JSON_INDENT(2) | JSON_SORT_KEYS | JSON_REAL_PRECISION(15));
   fputc('\n', stdout);
   json_decref(j);
 }
@@ -208,8 +209,8 @@ static void print_line(const struct hv_object *o, int64_t t_ms) {
     break;
   case HV_SITE:
     printf("%-24s %-13s %10.6f %10.6f  r=%.0f m  %s\n", o->id,
-           o->u.site.category, o->u.site.lon, o->u.site.lat,
-           o->u.site.radius_m, o->name);
+           o->u.site.category, o->u.site.lon, o->u.site.lat, o->u.site.radius_m,
+           o->name);
     break;
   case HV_DELINEATION:
     printf("%-24s %-16s %s .. %s\n", o->id, o->u.delineation.party,
@@ -245,7 +246,8 @@ static json_t *hits_json(const struct hv_hits *h, int with_dist) {
   return arr;
 }
 
-/* ---- subcommands ---------------------------------------------------------- */
+/* ---- subcommands ----------------------------------------------------------
+ */
 
 static void progress(const char *file, size_t done, size_t total, void *ud) {
   (void)ud;
@@ -343,8 +345,8 @@ static int cmd_list(struct cli *c, int argc, char **argv) {
     fputs("[", stdout);
     json_array_foreach(arr, i, e) {
       fputs(i ? ",\n " : "\n ", stdout);
-      json_dumpf(e, stdout, JSON_COMPACT | JSON_SORT_KEYS |
-                                JSON_REAL_PRECISION(15));
+      json_dumpf(e, stdout,
+                 JSON_COMPACT | JSON_SORT_KEYS | JSON_REAL_PRECISION(15));
     }
     fputs("\n]\n", stdout);
     json_decref(arr);
@@ -376,13 +378,12 @@ static int print_entry(const struct hv_ledger_entry *e, void *ud) {
   if (c->json) {
     json_error_t jerr;
     json_t *body = json_loads(e->body, 0, &jerr);
-    json_t *j = json_pack("{s:I,s:s,s:s,s:s,s:s,s:s,s:I,s:s,s:o}", "seq",
-                          (json_int_t)e->seq, "time",
-                          hv_time_format(e->time_ms, t, sizeof t), "author",
-                          e->author, "op", e->op, "kind", e->kind, "id", e->id,
-                          "version", (json_int_t)e->version, "hash",
-                          hv_hash_hex(e->hash, h), "body",
-                          body ? body : json_null());
+    json_t *j = json_pack(
+        "{s:I,s:s,s:s,s:s,s:s,s:s,s:I,s:s,s:o}", "seq", (json_int_t)e->seq,
+        "time", hv_time_format(e->time_ms, t, sizeof t), "author", e->author,
+        "op", e->op, "kind", e->kind, "id", e->id, "version",
+        (json_int_t)e->version, "hash", hv_hash_hex(e->hash, h), "body",
+        body ? body : json_null());
     json_dumpf(j, stdout, JSON_COMPACT | JSON_SORT_KEYS);
     fputc('\n', stdout);
     json_decref(j);
@@ -445,8 +446,7 @@ static int cmd_phase(struct cli *c, int argc, char **argv) {
   return 0;
 }
 
-static int query_point(int argc, char **argv, int a, double *lon,
-                       double *lat) {
+static int query_point(int argc, char **argv, int a, double *lon, double *lat) {
   int rc;
   if ((rc = cli_number("LON", argv[a], lon)) ||
       (rc = cli_number("LAT", argv[a + 1], lat)))
@@ -472,8 +472,7 @@ static int cmd_query(struct cli *c, int argc, char **argv) {
   struct hv_hits hits = {0};
   double lon, lat, dist;
   if (strcmp(what, "zones") == 0 && n == 3) {
-    if ((rc = query_point(argc, argv, a + 1, &lon, &lat)) ||
-        (rc = cli_open(c)))
+    if ((rc = query_point(argc, argv, a + 1, &lon, &lat)) || (rc = cli_open(c)))
       return rc;
     rc = hv_db_zones_at(c->db, lon, lat, o.alt_m, o.at_ms, &hits);
   } else if (strcmp(what, "near") == 0 && n == 4) {

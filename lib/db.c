@@ -18,7 +18,8 @@
 
 #include "db_internal.h"
 
-/* ---- tables --------------------------------------------------------------- */
+/* ---- tables ---------------------------------------------------------------
+ */
 
 long hv__table_find(const struct hv__table *t, const char *id) {
   size_t lo = 0, hi = t->n;
@@ -78,7 +79,9 @@ const struct hv_object *hv_db_at(const struct hv_db *db, enum hv_kind kind,
   return db->tables[kind].v[i];
 }
 
-struct hv_geo *hv_db_geo(struct hv_db *db) { return db->geo; }
+struct hv_geo *hv_db_geo(struct hv_db *db) {
+  return db->geo;
+}
 
 const struct hv_object *hv_db_party_by_alias(const struct hv_db *db,
                                              const char *name) {
@@ -94,7 +97,8 @@ const struct hv_object *hv_db_party_by_alias(const struct hv_db *db,
   return NULL;
 }
 
-/* ---- open / close --------------------------------------------------------- */
+/* ---- open / close ---------------------------------------------------------
+ */
 
 static int load_object(const struct hv__store_object *row, void *ud) {
   struct hv_db *db = ud;
@@ -146,9 +150,14 @@ static int genesis(struct hv_db *db, struct hv_error *err) {
   json_decref(body);
   if (text == NULL)
     return HV_ENOMEM;
-  struct hv_ledger_entry e = {.seq = 1, .time_ms = now, .version = 1,
-                              .author = HV_COORDINATOR, .op = "genesis",
-                              .kind = "store", .id = store_id, .body = text};
+  struct hv_ledger_entry e = {.seq = 1,
+                              .time_ms = now,
+                              .version = 1,
+                              .author = HV_COORDINATOR,
+                              .op = "genesis",
+                              .kind = "store",
+                              .id = store_id,
+                              .body = text};
   hv_ledger_hash(&e, e.hash);
   const struct hv__store_ops *ops = db->store->ops;
   int rc = ops->begin(db->store);
@@ -245,7 +254,8 @@ void hv_db_close(struct hv_db *db) {
   free(db);
 }
 
-/* ---- the write path ------------------------------------------------------- */
+/* ---- the write path -------------------------------------------------------
+ */
 
 static void free_changes(struct hv_db *db, struct hv__change *c, size_t n) {
   for (size_t i = 0; i < n; i++) {
@@ -271,8 +281,8 @@ int hv__db_commit(struct hv_db *db, const char *author,
   int rc = ops->begin(db->store);
   if (rc != HV_OK) {
     free_changes(db, changes, n);
-    return hv_error_set(err, rc, "%s: cannot start a transaction: %s",
-                        db->dir, ops->errmsg(db->store));
+    return hv_error_set(err, rc, "%s: cannot start a transaction: %s", db->dir,
+                        ops->errmsg(db->store));
   }
   /* Under the write lock: another process may have written since we loaded
    * (two commands on one data directory). Our registry would then be stale,
@@ -299,10 +309,14 @@ int hv__db_commit(struct hv_db *db, const char *author,
       rc = HV_ENOMEM;
       break;
     }
-    struct hv_ledger_entry e = {
-        .seq = ++seq, .time_ms = now, .version = o->version, .author = author,
-        .op = changes[i].op, .kind = hv_kind_name(o->kind), .id = o->id,
-        .body = body};
+    struct hv_ledger_entry e = {.seq = ++seq,
+                                .time_ms = now,
+                                .version = o->version,
+                                .author = author,
+                                .op = changes[i].op,
+                                .kind = hv_kind_name(o->kind),
+                                .id = o->id,
+                                .body = body};
     memcpy(e.prev_hash, prev, HV_HASH_BYTES);
     hv_ledger_hash(&e, e.hash);
     memcpy(prev, e.hash, HV_HASH_BYTES);
@@ -340,9 +354,8 @@ int hv__db_commit(struct hv_db *db, const char *author,
 }
 
 int hv_db_zone_set_phase(struct hv_db *db, const char *author, const char *id,
-                         enum hv_phase phase, int64_t at_ms,
-                         const char *reason, int64_t expected_version,
-                         struct hv_error *err) {
+                         enum hv_phase phase, int64_t at_ms, const char *reason,
+                         int64_t expected_version, struct hv_error *err) {
   const struct hv_object *z = hv_db_get(db, HV_ZONE, id);
   if (z == NULL)
     return hv_error_set(err, HV_ENOTFOUND, "zone \"%s\": no such zone", id);
@@ -350,15 +363,13 @@ int hv_db_zone_set_phase(struct hv_db *db, const char *author, const char *id,
     return hv_error_set(err, HV_ECONFLICT,
                         "zone \"%s\": version %lld expected, the current "
                         "version is %lld",
-                        id, (long long)expected_version,
-                        (long long)z->version);
+                        id, (long long)expected_version, (long long)z->version);
   if ((unsigned)phase >= HV_PHASE_COUNT)
     return hv_error_set(err, HV_EINVAL, "phase: unknown");
   if (!hv_phase_allowed(z->u.zone.phase, phase))
-    return hv_error_set(err, HV_EPHASE,
-                        "zone \"%s\": %s -> %s is not an allowed transition",
-                        id, hv_phase_name(z->u.zone.phase),
-                        hv_phase_name(phase));
+    return hv_error_set(
+        err, HV_EPHASE, "zone \"%s\": %s -> %s is not an allowed transition",
+        id, hv_phase_name(z->u.zone.phase), hv_phase_name(phase));
   size_t nh = z->u.zone.n_history;
   if (nh && at_ms < z->u.zone.history[nh - 1].at_ms)
     return hv_error_set(err, HV_EINVAL,
@@ -384,7 +395,8 @@ int hv_db_zone_set_phase(struct hv_db *db, const char *author, const char *id,
   return hv__db_commit(db, author, &c, 1, err);
 }
 
-/* ---- queries -------------------------------------------------------------- */
+/* ---- queries --------------------------------------------------------------
+ */
 
 void hv_hits_free(struct hv_hits *h) {
   if (h == NULL)
@@ -424,8 +436,8 @@ int hv_db_zones_at(struct hv_db *db, double lon, double lat, double alt_m,
       continue;
     if (!hv_zone_in_force(z, t_ms))
       continue;
-    if (!isnan(alt_m) && (alt_m < z->u.zone.alt_min_m ||
-                          alt_m > z->u.zone.alt_max_m))
+    if (!isnan(alt_m) &&
+        (alt_m < z->u.zone.alt_min_m || alt_m > z->u.zone.alt_max_m))
       continue;
     int in = hv_geo_covers_point(db->geo, z->prepared, lon, lat);
     if (in < 0)
@@ -453,8 +465,8 @@ int hv_db_within(struct hv_db *db, double lon, double lat, double dist_m,
    * latitude is >= 110.5 km; a degree of longitude shrinks with cos(lat). */
   double dlat = dist_m / 110000.0 + 1e-6;
   double maxlat = fmin(89.9, fabs(lat) + dlat);
-  double dlon = fmin(360, dist_m / (111000.0 * cos(maxlat * M_PI / 180)) +
-                              1e-6);
+  double dlon =
+      fmin(360, dist_m / (111000.0 * cos(maxlat * M_PI / 180)) + 1e-6);
   size_t first = out->n;
   static const enum hv_kind kinds[] = {HV_ZONE, HV_CORRIDOR, HV_SITE,
                                        HV_DELINEATION, HV_AREA};
@@ -503,8 +515,7 @@ int hv_db_sponsor_chain(const struct hv_db *db, const char *id,
   for (size_t n = 0; p && n <= db->tables[HV_PARTY].n; n++) {
     if (hits_add(out, p, 0, HV_PHASE_DECLARED) != HV_OK)
       return HV_ENOMEM;
-    p = p->u.party.sponsor ? hv_db_get(db, HV_PARTY, p->u.party.sponsor)
-                           : NULL;
+    p = p->u.party.sponsor ? hv_db_get(db, HV_PARTY, p->u.party.sponsor) : NULL;
   }
   return HV_OK;
 }
@@ -530,8 +541,7 @@ enum hv_coverage hv_db_coverage(const struct hv_db *db,
       return HV_COVER_EXCLUDED;
     if (hv_ids_contain(a->u.agreement.covered, p->id))
       return n == 0 ? HV_COVER_DIRECT : HV_COVER_SPONSOR;
-    p = p->u.party.sponsor ? hv_db_get(db, HV_PARTY, p->u.party.sponsor)
-                           : NULL;
+    p = p->u.party.sponsor ? hv_db_get(db, HV_PARTY, p->u.party.sponsor) : NULL;
   }
   return HV_COVER_NONE;
 }

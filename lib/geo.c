@@ -29,7 +29,9 @@ struct hv_geo {
 static struct geod_geodesic wgs84;
 static pthread_once_t wgs84_once = PTHREAD_ONCE_INIT;
 
-static void wgs84_init(void) { geod_init(&wgs84, 6378137.0, 1 / 298.257223563); }
+static void wgs84_init(void) {
+  geod_init(&wgs84, 6378137.0, 1 / 298.257223563);
+}
 
 static void geos_error(const char *msg, void *userdata) {
   struct hv_geo *geo = userdata;
@@ -197,8 +199,7 @@ static int read_multi(struct hv_geo *geo, const json_t *arr, const char *path,
                       int type, GEOSGeometry **out, struct hv_error *err) {
   *out = NULL;
   if (!json_is_array(arr) || json_array_size(arr) == 0)
-    return hv_error_set(err, HV_EGEOMETRY, "%s: needs at least one part",
-                        path);
+    return hv_error_set(err, HV_EGEOMETRY, "%s: needs at least one part", path);
   size_t n = json_array_size(arr);
   GEOSGeometry **g = calloc(n, sizeof *g);
   if (g == NULL)
@@ -212,8 +213,8 @@ static int read_multi(struct hv_geo *geo, const json_t *arr, const char *path,
     } else {
       GEOSCoordSequence *cs;
       rc = read_coords(geo, json_array_get(arr, i), sub, 0, &cs, err);
-      if (rc == HV_OK && (g[i] = GEOSGeom_createLineString_r(geo->gh, cs)) ==
-                             NULL)
+      if (rc == HV_OK &&
+          (g[i] = GEOSGeom_createLineString_r(geo->gh, cs)) == NULL)
         rc = hv_error_set(err, HV_EGEOMETRY, "%s: %s", sub, geo->geos_msg);
     }
     if (rc != HV_OK)
@@ -248,8 +249,8 @@ int hv_geo_from_geojson(struct hv_geo *geo, const json_t *geometry,
   if (strcmp(type, "Point") == 0) {
     double x, y;
     rc = read_position(coords, path, &x, &y, err);
-    if (rc == HV_OK && (g = GEOSGeom_createPointFromXY_r(geo->gh, x, y)) ==
-                           NULL)
+    if (rc == HV_OK &&
+        (g = GEOSGeom_createPointFromXY_r(geo->gh, x, y)) == NULL)
       rc = HV_ENOMEM;
   } else if (strcmp(type, "LineString") == 0) {
     GEOSCoordSequence *cs;
@@ -303,8 +304,8 @@ static json_t *coords_json(struct hv_geo *geo, const GEOSCoordSequence *cs) {
 static json_t *polygon_json(struct hv_geo *geo, const GEOSGeometry *p) {
   json_t *rings = json_array();
   const GEOSGeometry *shell = GEOSGetExteriorRing_r(geo->gh, p);
-  json_array_append_new(rings,
-                        coords_json(geo, GEOSGeom_getCoordSeq_r(geo->gh, shell)));
+  json_array_append_new(
+      rings, coords_json(geo, GEOSGeom_getCoordSeq_r(geo->gh, shell)));
   int nh = GEOSGetNumInteriorRings_r(geo->gh, p);
   for (int i = 0; i < nh; i++) {
     const GEOSGeometry *h = GEOSGetInteriorRingN_r(geo->gh, p, i);
@@ -314,8 +315,7 @@ static json_t *polygon_json(struct hv_geo *geo, const GEOSGeometry *p) {
   return rings;
 }
 
-int hv_geo_to_geojson(struct hv_geo *geo, const GEOSGeometry *g,
-                      json_t **out) {
+int hv_geo_to_geojson(struct hv_geo *geo, const GEOSGeometry *g, json_t **out) {
   *out = NULL;
   if (GEOSisEmpty_r(geo->gh, g) == 1)
     return HV_EGEOMETRY;
@@ -346,9 +346,10 @@ int hv_geo_to_geojson(struct hv_geo *geo, const GEOSGeometry *g,
     for (int i = 0; i < n; i++) {
       const GEOSGeometry *part = GEOSGetGeometryN_r(geo->gh, g, i);
       json_array_append_new(
-          coords, t == GEOS_MULTIPOLYGON
-                      ? polygon_json(geo, part)
-                      : coords_json(geo, GEOSGeom_getCoordSeq_r(geo->gh, part)));
+          coords,
+          t == GEOS_MULTIPOLYGON
+              ? polygon_json(geo, part)
+              : coords_json(geo, GEOSGeom_getCoordSeq_r(geo->gh, part)));
     }
     name = t == GEOS_MULTIPOLYGON ? "MultiPolygon" : "MultiLineString";
     break;
@@ -403,8 +404,7 @@ static int inverse_xy(double *x, double *y, void *userdata) {
 #define DENSIFY_DEG 0.01
 
 /* g (borrowed) projected with p, after splitting long edges. Caller frees. */
-static GEOSGeometry *project(struct hv_geo *geo, const GEOSGeometry *g,
-                             PJ *p) {
+static GEOSGeometry *project(struct hv_geo *geo, const GEOSGeometry *g, PJ *p) {
   GEOSGeometry *d = NULL;
   if (GEOSGeomTypeId_r(geo->gh, g) != GEOS_POINT)
     d = GEOSDensify_r(geo->gh, g, DENSIFY_DEG);

@@ -92,10 +92,10 @@ static int complete_history(struct import *im, json_t *doc) {
             "use `haven phase` with --at",
             hv_time_format(cur->u.zone.history[nh - 1].at_ms, at, sizeof at));
       }
-      json_array_append_new(
-          h, json_pack("{s:O,s:s,s:s}", "phase", phase, "at",
-                       hv_time_format(im->now_ms, at, sizeof at), "by",
-                       im->author));
+      json_array_append_new(h,
+                            json_pack("{s:O,s:s,s:s}", "phase", phase, "at",
+                                      hv_time_format(im->now_ms, at, sizeof at),
+                                      "by", im->author));
     }
   } else {
     h = json_pack("[{s:O,s:O,s:s}]", "phase", phase, "at", from, "by",
@@ -163,8 +163,8 @@ static int read_registry(struct import *im, json_t *root, const char *file) {
                           file, key);
     if ((!strcmp(key, "parties") || !strcmp(key, "agreements")) &&
         !json_is_array(v))
-      return hv_error_set(im->err, HV_ESCHEMA, "%s: %s: must be an array",
-                          file, key);
+      return hv_error_set(im->err, HV_ESCHEMA, "%s: %s: must be an array", file,
+                          key);
   }
   static const struct {
     const char *member;
@@ -178,8 +178,8 @@ static int read_registry(struct import *im, json_t *root, const char *file) {
       char where[64];
       snprintf(where, sizeof where, "%s[%zu]", parts[k].member, i);
       if (!json_is_object(item))
-        return hv_error_set(im->err, HV_ESCHEMA,
-                            "%s: %s: must be an object", file, where);
+        return hv_error_set(im->err, HV_ESCHEMA, "%s: %s: must be an object",
+                            file, where);
       int rc = add(im, parts[k].kind, json_deep_copy(item), file, where);
       if (rc != HV_OK)
         return rc;
@@ -206,8 +206,8 @@ static int read_features(struct import *im, json_t *root, const char *file,
     const char *ftype = json_string_value(json_object_get(f, "type"));
     if (!json_is_object(f) || ftype == NULL || strcmp(ftype, "Feature") != 0)
       return hv_error_set(im->err, HV_ESCHEMA,
-                          "%s: %s (id \"%s\"): type: must be \"Feature\"",
-                          file, where, idtxt);
+                          "%s: %s (id \"%s\"): type: must be \"Feature\"", file,
+                          where, idtxt);
     const char *key;
     json_t *v;
     json_object_foreach(f, key, v) {
@@ -265,8 +265,8 @@ static int read_file(struct import *im, const char *path,
     if (jerr.position == 0 && jerr.line <= 0)
       return hv_error_set(im->err, HV_EIO, "%s: %s", path, jerr.text);
     return hv_error_set(im->err, HV_EPARSE,
-                        "%s: line %d, column %d: not JSON: %s", path,
-                        jerr.line, jerr.column, jerr.text);
+                        "%s: line %d, column %d: not JSON: %s", path, jerr.line,
+                        jerr.column, jerr.text);
   }
   int rc;
   const char *type = json_string_value(json_object_get(root, "type"));
@@ -299,8 +299,9 @@ static int check_ref(const char *field, enum hv_kind kind, const char *id,
     return HV_OK; /* the coordination cell may always change a phase */
   if (view(im, kind, id) != NULL)
     return HV_OK;
-  return hv_error_set(im->err, HV_EREF, "%s: no %s \"%s\" in the store or in "
-                                        "this import",
+  return hv_error_set(im->err, HV_EREF,
+                      "%s: no %s \"%s\" in the store or in "
+                      "this import",
                       field, hv_kind_name(kind), id);
 }
 
@@ -326,15 +327,14 @@ static int party_name_clash(const struct import *im, const struct hv_object *p,
         view(im, HV_PARTY, q->id) != q)
       continue;
     if (names_party(p->name, q)) {
-      snprintf(msg, size, "name: \"%s\" already names party \"%s\"",
-               p->name, q->id);
+      snprintf(msg, size, "name: \"%s\" already names party \"%s\"", p->name,
+               q->id);
       return 1;
     }
     for (size_t a = 0; p->u.party.aliases[a]; a++)
       if (names_party(p->u.party.aliases[a], q)) {
-        snprintf(msg, size,
-                 "aliases[%zu]: \"%s\" already names party \"%s\"", a,
-                 p->u.party.aliases[a], q->id);
+        snprintf(msg, size, "aliases[%zu]: \"%s\" already names party \"%s\"",
+                 a, p->u.party.aliases[a], q->id);
         return 1;
       }
     int id_taken = strcasecmp(p->id, q->name) == 0;
@@ -342,8 +342,8 @@ static int party_name_clash(const struct import *im, const struct hv_object *p,
       id_taken = strcasecmp(p->id, q->u.party.aliases[a]) == 0;
     if (id_taken) {
       snprintf(msg, size,
-               "id: \"%s\" is already a name or alias of party \"%s\"",
-               p->id, q->id);
+               "id: \"%s\" is already a name or alias of party \"%s\"", p->id,
+               q->id);
       return 1;
     }
   }
@@ -357,10 +357,9 @@ static int check_all(struct import *im) {
     for (size_t j = 0; j < i; j++)
       if (im->v[i].obj->kind == im->v[j].obj->kind &&
           strcmp(im->v[i].obj->id, im->v[j].obj->id) == 0) {
-        hv_error_set(im->err, HV_EEXISTS,
-                     "the same %s id is also given in %s: %s",
-                     hv_kind_name(im->v[i].obj->kind), im->v[j].file,
-                     im->v[j].where);
+        hv_error_set(
+            im->err, HV_EEXISTS, "the same %s id is also given in %s: %s",
+            hv_kind_name(im->v[i].obj->kind), im->v[j].file, im->v[j].where);
         prefix(im->err, &im->v[i]);
         return HV_EEXISTS;
       }
@@ -424,8 +423,8 @@ static int check_all(struct import *im) {
 int hv_db_import(struct hv_db *db, const char *author, const char *const *paths,
                  size_t n_paths, hv_progress_fn progress, void *ud,
                  struct hv_import_stats *stats, struct hv_error *err) {
-  struct import im = {.db = db, .author = author, .err = err,
-                      .now_ms = hv_time_now_ms()};
+  struct import im = {
+      .db = db, .author = author, .err = err, .now_ms = hv_time_now_ms()};
   struct hv_import_stats st = {0};
   int rc = HV_OK;
   for (size_t i = 0; i < n_paths && rc == HV_OK; i++)
@@ -461,7 +460,8 @@ int hv_db_import(struct hv_db *db, const char *author, const char *const *paths,
   return rc;
 }
 
-/* ---- export --------------------------------------------------------------- */
+/* ---- export ---------------------------------------------------------------
+ */
 
 json_t *hv_object_export_json(const struct hv_object *o) {
   json_t *props = json_copy(o->doc);
@@ -486,8 +486,8 @@ static int write_json(const char *dir, const char *name, json_t *j,
   snprintf(path, sizeof path, "%s/%s", dir, name);
   if (j == NULL)
     return HV_ENOMEM;
-  const size_t flags = JSON_COMPACT | JSON_SORT_KEYS |
-                       JSON_REAL_PRECISION(HV__REAL_DIGITS);
+  const size_t flags =
+      JSON_COMPACT | JSON_SORT_KEYS | JSON_REAL_PRECISION(HV__REAL_DIGITS);
   FILE *f = fopen(path, "w");
   int rc = f ? HV_OK : HV_EIO;
   const char *key;
@@ -550,8 +550,8 @@ int hv_db_export(struct hv_db *db, const char *dir, struct hv_error *err) {
                {HV_DELINEATION, "delineations.geojson"},
                {HV_AREA, "areas.geojson"}};
   for (size_t k = 0; rc == HV_OK && k < sizeof files / sizeof *files; k++) {
-    json_t *fc = json_pack("{s:s,s:[]}", "type", "FeatureCollection",
-                           "features");
+    json_t *fc =
+        json_pack("{s:s,s:[]}", "type", "FeatureCollection", "features");
     for (size_t i = 0; fc && i < hv_db_count(db, files[k].kind); i++)
       json_array_append_new(
           json_object_get(fc, "features"),

@@ -112,9 +112,9 @@ static int verify_entry(const struct hv_ledger_entry *e, void *ud) {
   if (key == NULL)
     return HV_ENOMEM;
   snprintf(key, klen, "%s\n%s", e->kind, e->id);
-  json_object_set_new(p->last, key,
-                      json_pack("[IsI]", (json_int_t)e->version, e->body,
-                                (json_int_t)e->seq));
+  json_object_set_new(
+      p->last, key,
+      json_pack("[IsI]", (json_int_t)e->version, e->body, (json_int_t)e->seq));
   free(key);
   return HV_OK;
 }
@@ -155,8 +155,7 @@ static int verify_object(const struct hv__store_object *o, void *ud) {
                       (long long)json_integer_value(json_array_get(want, 2)),
                       (long long)json_integer_value(json_array_get(want, 0)));
   } else if (json_integer_value(json_array_get(want, 0)) != o->version ||
-             strcmp(json_string_value(json_array_get(want, 1)), o->body) !=
-                 0) {
+             strcmp(json_string_value(json_array_get(want, 1)), o->body) != 0) {
     c->bad = json_integer_value(json_array_get(want, 2));
     rc = hv_error_set(c->err, HV_ETAMPER,
                       "entry %lld: %s \"%s\": the stored object (version "
@@ -183,8 +182,7 @@ static int verify_store(struct hv__store *s, struct hv_verify_report *report,
   report->entries = p.w.expect_seq - 1;
   hv_hash_hex(p.w.prev, report->head_hex);
   if (rc == HV_ESTORE)
-    hv_error_set(err, rc, "cannot read the ledger: %s",
-                 ops->errmsg(s));
+    hv_error_set(err, rc, "cannot read the ledger: %s", ops->errmsg(s));
   if (rc != HV_OK)
     goto done;
   int64_t head_seq;
@@ -201,8 +199,8 @@ static int verify_store(struct hv__store *s, struct hv_verify_report *report,
     goto done;
   }
   if (head_seq != report->entries) {
-    p.w.bad_seq = report->entries < head_seq ? report->entries + 1
-                                             : head_seq + 1;
+    p.w.bad_seq =
+        report->entries < head_seq ? report->entries + 1 : head_seq + 1;
     rc = hv_error_set(err, HV_ETAMPER,
                       "entry %lld: the store's head is entry %lld but the "
                       "ledger ends at entry %lld (entries were removed or "
@@ -214,8 +212,7 @@ static int verify_store(struct hv__store *s, struct hv_verify_report *report,
   struct objcheck oc = {p.last, err, 0, report->entries};
   if ((rc = ops->each_object(s, verify_object, &oc)) != HV_OK) {
     if (rc == HV_ESTORE)
-      hv_error_set(err, rc, "cannot read the objects: %s",
-                   ops->errmsg(s));
+      hv_error_set(err, rc, "cannot read the objects: %s", ops->errmsg(s));
     p.w.bad_seq = oc.bad;
     goto done;
   }
@@ -258,7 +255,8 @@ int hv_ledger_verify_dir(const char *dir, struct hv_verify_report *report,
   return rc;
 }
 
-/* ---- export --------------------------------------------------------------- */
+/* ---- export ---------------------------------------------------------------
+ */
 
 static int export_entry(const struct hv_ledger_entry *e, void *ud) {
   FILE *f = ud;
@@ -280,8 +278,8 @@ static int export_entry(const struct hv_ledger_entry *e, void *ud) {
 }
 
 int hv_ledger_export(struct hv_db *db, FILE *f, struct hv_error *err) {
-  int rc = db->store->ops->each_entry(db->store, 1, 0, NULL, NULL,
-                                      export_entry, f);
+  int rc =
+      db->store->ops->each_entry(db->store, 1, 0, NULL, NULL, export_entry, f);
   if (rc == HV_OK && fflush(f) != 0)
     rc = HV_EIO;
   if (rc == HV_EIO)
@@ -294,8 +292,9 @@ int hv_ledger_export(struct hv_db *db, FILE *f, struct hv_error *err) {
 
 static int hex_hash(const char *hex, uint8_t out[HV_HASH_BYTES]) {
   size_t n = 0;
-  return hex && sodium_hex2bin(out, HV_HASH_BYTES, hex, strlen(hex), NULL, &n,
-                               NULL) == 0 &&
+  return hex &&
+                 sodium_hex2bin(out, HV_HASH_BYTES, hex, strlen(hex), NULL, &n,
+                                NULL) == 0 &&
                  n == HV_HASH_BYTES
              ? HV_OK
              : HV_EPARSE;
@@ -321,10 +320,10 @@ int hv_ledger_verify_export(FILE *f, struct hv_verify_report *report,
                *body = NULL, *ph = NULL, *h = NULL;
     struct hv_ledger_entry e;
     if (j == NULL ||
-        json_unpack(j, "{s:I,s:I,s:I,s:s,s:s,s:s,s:s,s:s,s:s,s:s}", "seq",
-                    &seq, "time_ms", &t, "version", &v, "author", &author,
-                    "op", &op, "kind", &kind, "id", &id, "body", &body,
-                    "prev_hash", &ph, "hash", &h) != 0 ||
+        json_unpack(j, "{s:I,s:I,s:I,s:s,s:s,s:s,s:s,s:s,s:s,s:s}", "seq", &seq,
+                    "time_ms", &t, "version", &v, "author", &author, "op", &op,
+                    "kind", &kind, "id", &id, "body", &body, "prev_hash", &ph,
+                    "hash", &h) != 0 ||
         hex_hash(ph, e.prev_hash) != HV_OK || hex_hash(h, e.hash) != HV_OK) {
       rc = hv_error_set(err, HV_EPARSE, "line %ld: not a ledger entry%s%s",
                         lineno, j ? "" : ": ", j ? "" : jerr.text);
@@ -366,18 +365,19 @@ int hv_ledger_verify_export(FILE *f, struct hv_verify_report *report,
   return rc;
 }
 
-/* ---- walking -------------------------------------------------------------- */
+/* ---- walking --------------------------------------------------------------
+ */
 
 int hv_ledger_each(struct hv_db *db, int64_t from_seq, int64_t to_seq,
                    int (*fn)(const struct hv_ledger_entry *e, void *ud),
                    void *ud) {
-  return db->store->ops->each_entry(db->store, from_seq, to_seq, NULL, NULL,
-                                    fn, ud);
+  return db->store->ops->each_entry(db->store, from_seq, to_seq, NULL, NULL, fn,
+                                    ud);
 }
 
 int hv_ledger_history(struct hv_db *db, enum hv_kind kind, const char *id,
                       int (*fn)(const struct hv_ledger_entry *e, void *ud),
                       void *ud) {
-  return db->store->ops->each_entry(db->store, 1, 0, hv_kind_name(kind), id,
-                                    fn, ud);
+  return db->store->ops->each_entry(db->store, 1, 0, hv_kind_name(kind), id, fn,
+                                    ud);
 }

@@ -118,8 +118,16 @@ char *hv__canon(const json_t *doc) { return json_dumps(doc, HV__JSON_CANON); }
  * are checked by the kind's own code below. */
 
 enum mtype {
-  T_STRING, T_ID, T_IDS, T_STRINGS, T_TIME, T_TIME_OR_NULL, T_NUMBER,
-  T_COUNT, T_ID_OR_NULL, T_CUSTOM
+  T_STRING,
+  T_ID,
+  T_IDS,
+  T_STRINGS,
+  T_TIME,
+  T_TIME_OR_NULL,
+  T_NUMBER,
+  T_COUNT,
+  T_ID_OR_NULL,
+  T_CUSTOM
 };
 
 struct member {
@@ -128,65 +136,103 @@ struct member {
   int required;
 };
 
-#define COMMON {"id", T_ID, 1}, {"version", T_COUNT, 0}
-static const struct member PARTY_M[] = {
-    COMMON, {"name", T_STRING, 1}, {"kind", T_CUSTOM, 1},
-    {"aliases", T_STRINGS, 0}, {"sponsor", T_ID_OR_NULL, 0},
-    {"notes", T_STRING, 0}, {NULL, 0, 0}};
-static const struct member AGREEMENT_M[] = {
-    COMMON, {"name", T_STRING, 1}, {"kind", T_CUSTOM, 1},
-    {"valid_from", T_TIME, 1}, {"valid_to", T_TIME_OR_NULL, 0},
-    {"scope", T_CUSTOM, 1}, {"covered", T_IDS, 1}, {"excluded", T_IDS, 0},
-    {"guarantors", T_IDS, 0}, {"terms", T_CUSTOM, 1}, {"notes", T_STRING, 0},
-    {NULL, 0, 0}};
-static const struct member ZONE_M[] = {
-    COMMON, {"geometry", T_CUSTOM, 1}, {"name", T_STRING, 1},
-    {"kind", T_CUSTOM, 1}, {"valid_from", T_TIME, 1},
-    {"valid_to", T_TIME_OR_NULL, 0}, {"alt_min_m", T_NUMBER, 0},
-    {"alt_max_m", T_NUMBER, 0}, {"phase", T_CUSTOM, 1},
-    {"phase_history", T_CUSTOM, 0}, {"guarantors", T_IDS, 0},
-    {"rules", T_CUSTOM, 0}, {"capacity", T_COUNT, 0},
-    {"population", T_COUNT, 0}, {"notes", T_STRING, 0},
-    {"source", T_STRING, 0}, {NULL, 0, 0}};
-static const struct member CORRIDOR_M[] = {
-    COMMON, {"geometry", T_CUSTOM, 1}, {"name", T_STRING, 1},
-    {"half_width_m", T_NUMBER, 1}, {"connects", T_IDS, 0},
-    {"windows", T_CUSTOM, 0}, {"status", T_CUSTOM, 1},
-    {"guarantors", T_IDS, 0}, {"notes", T_STRING, 0}, {"source", T_STRING, 0},
-    {NULL, 0, 0}};
-static const struct member SITE_M[] = {
-    COMMON, {"geometry", T_CUSTOM, 1}, {"name", T_STRING, 1},
-    {"category", T_CUSTOM, 1}, {"radius_m", T_NUMBER, 1},
-    {"notified_by", T_ID, 1}, {"notified_at", T_TIME, 0},
-    {"notes", T_STRING, 0}, {"source", T_STRING, 0}, {NULL, 0, 0}};
-static const struct member DELINEATION_M[] = {
-    COMMON, {"geometry", T_CUSTOM, 1}, {"party", T_ID, 1},
-    {"valid_from", T_TIME, 1}, {"valid_to", T_TIME_OR_NULL, 0},
-    {"notes", T_STRING, 0}, {"source", T_STRING, 0}, {NULL, 0, 0}};
-static const struct member AREA_M[] = {
-    COMMON, {"geometry", T_CUSTOM, 1}, {"name", T_STRING, 1},
-    {"pcode", T_STRING, 0}, {"level", T_STRING, 0}, {"source", T_STRING, 0},
-    {NULL, 0, 0}};
+#define COMMON                                                                 \
+  {"id", T_ID, 1}, { "version", T_COUNT, 0 }
+static const struct member PARTY_M[] = {COMMON,
+                                        {"name", T_STRING, 1},
+                                        {"kind", T_CUSTOM, 1},
+                                        {"aliases", T_STRINGS, 0},
+                                        {"sponsor", T_ID_OR_NULL, 0},
+                                        {"notes", T_STRING, 0},
+                                        {NULL, 0, 0}};
+static const struct member AGREEMENT_M[] = {COMMON,
+                                            {"name", T_STRING, 1},
+                                            {"kind", T_CUSTOM, 1},
+                                            {"valid_from", T_TIME, 1},
+                                            {"valid_to", T_TIME_OR_NULL, 0},
+                                            {"scope", T_CUSTOM, 1},
+                                            {"covered", T_IDS, 1},
+                                            {"excluded", T_IDS, 0},
+                                            {"guarantors", T_IDS, 0},
+                                            {"terms", T_CUSTOM, 1},
+                                            {"notes", T_STRING, 0},
+                                            {NULL, 0, 0}};
+static const struct member ZONE_M[] = {COMMON,
+                                       {"geometry", T_CUSTOM, 1},
+                                       {"name", T_STRING, 1},
+                                       {"kind", T_CUSTOM, 1},
+                                       {"valid_from", T_TIME, 1},
+                                       {"valid_to", T_TIME_OR_NULL, 0},
+                                       {"alt_min_m", T_NUMBER, 0},
+                                       {"alt_max_m", T_NUMBER, 0},
+                                       {"phase", T_CUSTOM, 1},
+                                       {"phase_history", T_CUSTOM, 0},
+                                       {"guarantors", T_IDS, 0},
+                                       {"rules", T_CUSTOM, 0},
+                                       {"capacity", T_COUNT, 0},
+                                       {"population", T_COUNT, 0},
+                                       {"notes", T_STRING, 0},
+                                       {"source", T_STRING, 0},
+                                       {NULL, 0, 0}};
+static const struct member CORRIDOR_M[] = {COMMON,
+                                           {"geometry", T_CUSTOM, 1},
+                                           {"name", T_STRING, 1},
+                                           {"half_width_m", T_NUMBER, 1},
+                                           {"connects", T_IDS, 0},
+                                           {"windows", T_CUSTOM, 0},
+                                           {"status", T_CUSTOM, 1},
+                                           {"guarantors", T_IDS, 0},
+                                           {"notes", T_STRING, 0},
+                                           {"source", T_STRING, 0},
+                                           {NULL, 0, 0}};
+static const struct member SITE_M[] = {COMMON,
+                                       {"geometry", T_CUSTOM, 1},
+                                       {"name", T_STRING, 1},
+                                       {"category", T_CUSTOM, 1},
+                                       {"radius_m", T_NUMBER, 1},
+                                       {"notified_by", T_ID, 1},
+                                       {"notified_at", T_TIME, 0},
+                                       {"notes", T_STRING, 0},
+                                       {"source", T_STRING, 0},
+                                       {NULL, 0, 0}};
+static const struct member DELINEATION_M[] = {COMMON,
+                                              {"geometry", T_CUSTOM, 1},
+                                              {"party", T_ID, 1},
+                                              {"valid_from", T_TIME, 1},
+                                              {"valid_to", T_TIME_OR_NULL, 0},
+                                              {"notes", T_STRING, 0},
+                                              {"source", T_STRING, 0},
+                                              {NULL, 0, 0}};
+static const struct member AREA_M[] = {COMMON,
+                                       {"geometry", T_CUSTOM, 1},
+                                       {"name", T_STRING, 1},
+                                       {"pcode", T_STRING, 0},
+                                       {"level", T_STRING, 0},
+                                       {"source", T_STRING, 0},
+                                       {NULL, 0, 0}};
 
 static const struct member *const SCHEMA[HV_KIND_COUNT] = {
     PARTY_M, AGREEMENT_M, ZONE_M, CORRIDOR_M, SITE_M, DELINEATION_M, AREA_M};
 
-static const char *const PARTY_KINDS[] = {"state", "armed_group", "agency",
-                                          "monitor", "designated", NULL};
-static const char *const AGREEMENT_KINDS[] = {
-    "cessation_of_hostilities", "de_escalation", "no_fly", "humanitarian_pause",
-    "ceasefire", "deconfliction", NULL};
-static const char *const ZONE_KINDS[] = {"safe", "de_escalation", "no_fly",
-                                         "buffer", "security", "exclusion",
-                                         NULL};
+static const char *const PARTY_KINDS[] = {"state",   "armed_group", "agency",
+                                          "monitor", "designated",  NULL};
+static const char *const AGREEMENT_KINDS[] = {"cessation_of_hostilities",
+                                              "de_escalation",
+                                              "no_fly",
+                                              "humanitarian_pause",
+                                              "ceasefire",
+                                              "deconfliction",
+                                              NULL};
+static const char *const ZONE_KINDS[] = {
+    "safe", "de_escalation", "no_fly", "buffer", "security", "exclusion", NULL};
 static const char *const TERMS[] = {
-    "air_strike", "shelling", "ground_offensive", "military_flight",
-    "armed_presence", "siege", "chemical_weapons", NULL};
+    "air_strike",     "shelling", "ground_offensive", "military_flight",
+    "armed_presence", "siege",    "chemical_weapons", NULL};
 static const char *const CORRIDOR_STATUS[] = {"open", "closed", "blocked",
                                               NULL};
 static const char *const SITE_CATEGORIES[] = {
-    "hospital", "school", "shelter", "camp", "aid_warehouse", "water",
-    "power", "religious", "cultural", NULL};
+    "hospital", "school", "shelter",   "camp",     "aid_warehouse",
+    "water",    "power",  "religious", "cultural", NULL};
 
 /* The members list of an enum as text, for messages. */
 static void enum_list(const char *const *names, char *buf, size_t size) {
@@ -211,8 +257,8 @@ static int check_enum(const json_t *v, const char *field,
   if (s == NULL)
     return hv_error_set(err, HV_ESCHEMA, "%s: must be a string, one of: %s",
                         field, list);
-  return hv_error_set(err, HV_ESCHEMA, "%s: \"%s\" is not one of: %s", field,
-                      s, list);
+  return hv_error_set(err, HV_ESCHEMA, "%s: \"%s\" is not one of: %s", field, s,
+                      list);
 }
 
 static int check_time(const json_t *v, const char *field, int64_t *out,
@@ -256,8 +302,8 @@ static int check_member(const struct member *m, const json_t *v,
     json_array_foreach(v, i, e) {
       if (!json_is_string(e) ||
           (m->type == T_IDS && !hv__id_valid(json_string_value(e))))
-        return hv_error_set(err, HV_ESCHEMA, "%s[%zu]: must be %s", m->name,
-                            i, m->type == T_IDS ? "an id" : "a string");
+        return hv_error_set(err, HV_ESCHEMA, "%s[%zu]: must be %s", m->name, i,
+                            m->type == T_IDS ? "an id" : "a string");
       for (size_t j = 0; j < i; j++)
         if (strcmp(json_string_value(json_array_get(v, j)),
                    json_string_value(e)) == 0)
@@ -276,8 +322,8 @@ static int check_member(const struct member *m, const json_t *v,
     return HV_OK;
   case T_COUNT:
     if (!json_is_integer(v) || json_integer_value(v) < 0)
-      return hv_error_set(err, HV_ESCHEMA,
-                          "%s: must be a whole number >= 0", m->name);
+      return hv_error_set(err, HV_ESCHEMA, "%s: must be a whole number >= 0",
+                          m->name);
     return HV_OK;
   case T_CUSTOM:
     return HV_OK;
@@ -313,7 +359,8 @@ static int check_schema(enum hv_kind kind, const json_t *doc,
   return HV_OK;
 }
 
-/* ---- building the object -------------------------------------------------- */
+/* ---- building the object --------------------------------------------------
+ */
 
 static const char *str(const json_t *doc, const char *key) {
   return json_string_value(json_object_get(doc, key));
@@ -343,8 +390,7 @@ static int validity(struct hv_object *o, struct hv_error *err) {
   if (t && !json_is_null(t))
     hv_time_parse(json_string_value(t), &o->to_ms);
   if (o->to_ms <= o->from_ms)
-    return hv_error_set(err, HV_ESCHEMA,
-                        "valid_to: must be after valid_from");
+    return hv_error_set(err, HV_ESCHEMA, "valid_to: must be after valid_from");
   return HV_OK;
 }
 
@@ -374,8 +420,9 @@ static int party(struct hv_object *o, struct hv_error *err) {
     return rc;
   o->u.party.sponsor = str(o->doc, "sponsor");
   if (o->u.party.sponsor && strcmp(o->u.party.sponsor, o->id) == 0)
-    return hv_error_set(err, HV_ECYCLE, "sponsor: a party cannot sponsor "
-                                        "itself");
+    return hv_error_set(err, HV_ECYCLE,
+                        "sponsor: a party cannot sponsor "
+                        "itself");
   const json_t *aliases = json_object_get(o->doc, "aliases");
   size_t i;
   json_t *a;
@@ -393,8 +440,8 @@ static int party(struct hv_object *o, struct hv_error *err) {
 }
 
 static int agreement(struct hv_object *o, struct hv_error *err) {
-  int rc = check_enum(json_object_get(o->doc, "kind"), "kind",
-                      AGREEMENT_KINDS, &o->u.agreement.kind, err);
+  int rc = check_enum(json_object_get(o->doc, "kind"), "kind", AGREEMENT_KINDS,
+                      &o->u.agreement.kind, err);
   if (rc != HV_OK || (rc = validity(o, err)) != HV_OK)
     return rc;
   const json_t *scope = json_object_get(o->doc, "scope");
@@ -624,8 +671,7 @@ static int corridor(struct hv_geo *geo, struct hv_object *o,
     return rc;
   o->u.corridor.half_width_m =
       json_number_value(json_object_get(o->doc, "half_width_m"));
-  if (!(o->u.corridor.half_width_m > 0) ||
-      o->u.corridor.half_width_m > 100000)
+  if (!(o->u.corridor.half_width_m > 0) || o->u.corridor.half_width_m > 100000)
     return hv_error_set(err, HV_ESCHEMA,
                         "half_width_m: must be > 0 and <= 100000 metres");
   const json_t *ws = json_object_get(o->doc, "windows");
@@ -802,7 +848,8 @@ void hv__object_free(struct hv_geo *geo, struct hv_object *o) {
   free(o);
 }
 
-/* ---- references ----------------------------------------------------------- */
+/* ---- references -----------------------------------------------------------
+ */
 
 typedef int (*ref_fn)(const char *field, enum hv_kind kind, const char *id,
                       void *ud);
@@ -866,7 +913,8 @@ int hv__object_each_ref(const struct hv_object *o, ref_fn fn, void *ud) {
   return rc;
 }
 
-/* ---- zone semantics ------------------------------------------------------- */
+/* ---- zone semantics -------------------------------------------------------
+ */
 
 enum hv_phase hv_zone_phase_at(const struct hv_object *z, int64_t t_ms) {
   if (z->u.zone.n_history == 0)

@@ -10,8 +10,8 @@
 /* Decimal digits kept for real numbers in canonical documents: enough for
  * 1e-9 degree, and printed back unchanged after a parse. */
 #define HV__REAL_DIGITS 15
-#define HV__JSON_CANON (JSON_COMPACT | JSON_SORT_KEYS | \
-                        JSON_REAL_PRECISION(HV__REAL_DIGITS))
+#define HV__JSON_CANON                                                         \
+  (JSON_COMPACT | JSON_SORT_KEYS | JSON_REAL_PRECISION(HV__REAL_DIGITS))
 
 /*
  * Checks doc (taken, whatever the outcome) against the schema of kind — every

@@ -61,7 +61,7 @@ struct hv__store {
 /* Opens the SQLite store in dir (made if missing). readonly: open an
  * existing store for reading only (verification), never creating or
  * changing anything; the write operations then fail with HV_ESTORE. */
-int hv__store_sqlite_open(const char *dir, int readonly,
-                          struct hv__store **out, struct hv_error *err);
+int hv__store_sqlite_open(const char *dir, int readonly, struct hv__store **out,
+                          struct hv_error *err);
 
 #endif

@@ -119,7 +119,8 @@ static int sq_append(struct hv__store *s, const struct hv_ledger_entry *e) {
   return rc;
 }
 
-static int sq_put_object(struct hv__store *s, const struct hv__store_object *o) {
+static int sq_put_object(struct hv__store *s,
+                         const struct hv__store_object *o) {
   sqlite3_stmt *st = S(s)->put;
   if (st == NULL)
     return HV_ESTORE; /* opened read-only */
@@ -224,10 +225,10 @@ static int sq_each_object(struct hv__store *s, hv__store_object_fn fn,
     return HV_ESTORE;
   int rc, out = HV_OK;
   while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-    struct hv__store_object o = {
-        (const char *)sqlite3_column_text(st, 0),
-        (const char *)sqlite3_column_text(st, 1), sqlite3_column_int64(st, 2),
-        (const char *)sqlite3_column_text(st, 3)};
+    struct hv__store_object o = {(const char *)sqlite3_column_text(st, 0),
+                                 (const char *)sqlite3_column_text(st, 1),
+                                 sqlite3_column_int64(st, 2),
+                                 (const char *)sqlite3_column_text(st, 3)};
     if (!o.kind || !o.id || !o.body) {
       out = HV_ESTORE;
       break;
@@ -242,8 +243,8 @@ static int sq_each_object(struct hv__store *s, hv__store_object_fn fn,
 }
 
 static const struct hv__store_ops sqlite_ops = {
-    "sqlite",  sq_close,      sq_begin,      sq_commit,
-    sq_rollback, sq_append,   sq_put_object, sq_head,
+    "sqlite",      sq_close,       sq_begin,      sq_commit,
+    sq_rollback,   sq_append,      sq_put_object, sq_head,
     sq_each_entry, sq_each_object, sq_errmsg};
 
 /* fsyncs a directory so that a file just created in it survives a crash. */
@@ -255,8 +256,8 @@ static void sync_dir(const char *dir) {
   }
 }
 
-int hv__store_sqlite_open(const char *dir, int readonly,
-                          struct hv__store **out, struct hv_error *err) {
+int hv__store_sqlite_open(const char *dir, int readonly, struct hv__store **out,
+                          struct hv_error *err) {
   *out = NULL;
   if (!readonly && mkdir(dir, 0750) != 0 && errno != EEXIST)
     return hv_error_set(err, HV_EIO, "%s: cannot create data directory: %s",
@@ -292,12 +293,11 @@ int hv__store_sqlite_open(const char *dir, int readonly,
                          "?10)",
                          -1, SQLITE_PREPARE_PERSISTENT, &q->append,
                          NULL) != SQLITE_OK ||
-      sqlite3_prepare_v3(q->db,
-                         "INSERT OR REPLACE INTO objects VALUES(?1,?2,?3,?4)",
-                         -1, SQLITE_PREPARE_PERSISTENT, &q->put,
-                         NULL) != SQLITE_OK ||
-      sqlite3_prepare_v3(q->db, "INSERT OR REPLACE INTO meta VALUES(?1,?2)",
-                         -1, SQLITE_PREPARE_PERSISTENT, &q->set_meta,
+      sqlite3_prepare_v3(
+          q->db, "INSERT OR REPLACE INTO objects VALUES(?1,?2,?3,?4)", -1,
+          SQLITE_PREPARE_PERSISTENT, &q->put, NULL) != SQLITE_OK ||
+      sqlite3_prepare_v3(q->db, "INSERT OR REPLACE INTO meta VALUES(?1,?2)", -1,
+                         SQLITE_PREPARE_PERSISTENT, &q->set_meta,
                          NULL) != SQLITE_OK)
     goto fail;
   if (created)

@@ -47,8 +47,8 @@ int hv_time_parse(const char *text, int64_t *out_ms) {
     return HV_EPARSE;
   const char *p = text;
   int y, mo, d, h = 0, mi = 0, s = 0, ms = 0;
-  if (!digits(&p, 4, &y) || *p++ != '-' || !digits(&p, 2, &mo) ||
-      *p++ != '-' || !digits(&p, 2, &d))
+  if (!digits(&p, 4, &y) || *p++ != '-' || !digits(&p, 2, &mo) || *p++ != '-' ||
+      !digits(&p, 2, &d))
     return HV_EPARSE;
   if (mo < 1 || mo > 12 || d < 1 || d > days_in_month(y, mo))
     return HV_EPARSE;

@@ -66,7 +66,7 @@ const struct hv_object *hv_db_party_by_alias(const struct hv_db *db,
  * write); free the list with hv_hits_free. */
 struct hv_hit {
   const struct hv_object *obj;
-  double dist_m; /* geodesic distance from the query point, 0 inside */
+  double dist_m;       /* geodesic distance from the query point, 0 inside */
   enum hv_phase phase; /* for zones: the phase at the query time */
 };
 struct hv_hits {
@@ -128,9 +128,8 @@ int hv_db_agreements_covering(const struct hv_db *db, const char *id,
  * author), HV_ESTORE.
  */
 int hv_db_zone_set_phase(struct hv_db *db, const char *author, const char *id,
-                         enum hv_phase phase, int64_t at_ms,
-                         const char *reason, int64_t expected_version,
-                         struct hv_error *err);
+                         enum hv_phase phase, int64_t at_ms, const char *reason,
+                         int64_t expected_version, struct hv_error *err);
 
 /* Import statistics. */
 struct hv_import_stats {

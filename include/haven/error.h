@@ -54,7 +54,8 @@ const char *hv_err_name(int code);
  * Detail of a failure on input: filled by functions that take a
  * struct hv_error * (which may be NULL when the caller does not want it).
  * msg holds the whole human-readable sentence, e.g.
- *   "zones.geojson: feature 3 (id "idlib"): geometry: Self-intersection[36.1 35.2]"
+ *   "zones.geojson: feature 3 (id "idlib"): geometry:
+ * Self-intersection[36.1 35.2]"
  */
 struct hv_error {
   int code;       /* the HV_E* code that was returned */

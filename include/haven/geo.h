@@ -60,8 +60,7 @@ int hv_geo_from_geojson(struct hv_geo *geo, const json_t *geometry,
 /* Writes g (borrowed) as an RFC 7946 geometry object. Caller owns the
  * result (json_decref). Errors: HV_ENOMEM, HV_EGEOMETRY (empty or
  * unsupported type). */
-int hv_geo_to_geojson(struct hv_geo *geo, const GEOSGeometry *g,
-                      json_t **out);
+int hv_geo_to_geojson(struct hv_geo *geo, const GEOSGeometry *g, json_t **out);
 
 /* Geodesic distance in metres and forward azimuth between two points on
  * WGS84 (PROJ geod_inverse). Thread-safe (the ellipsoid is constant). */

@@ -91,8 +91,8 @@ struct hv_object {
   enum hv_kind kind;
   const char *id;
   int64_t version;
-  const char *name;   /* NULL for a delineation */
-  int64_t from_ms;    /* validity; 0 / HV_TIME_OPEN where the kind has none */
+  const char *name; /* NULL for a delineation */
+  int64_t from_ms;  /* validity; 0 / HV_TIME_OPEN where the kind has none */
   int64_t to_ms;
   json_t *doc;        /* canonical document, owned by the object */
   GEOSGeometry *geom; /* NULL for parties and agreements */
@@ -100,7 +100,7 @@ struct hv_object {
   double minx, miny, maxx, maxy;        /* envelope of geom */
   union {
     struct {
-      const char *kind; /* state, armed_group, agency, monitor, designated */
+      const char *kind;    /* state, armed_group, agency, monitor, designated */
       const char *sponsor; /* NULL when none */
       hv_ids aliases;
     } party;
