@@ -410,6 +410,24 @@ static int check_all(struct import *im) {
       prefix(im->err, p);
       return HV_ECONFLICT;
     }
+    if (cur->kind == HV_ZONE) {
+      /* A zone's phase history only grows: the recorded changes stay as
+       * they were, new ones are appended. */
+      const json_t *was = json_object_get(cur->doc, "phase_history");
+      const json_t *now = json_object_get(p->obj->doc, "phase_history");
+      size_t n = json_array_size(was);
+      for (size_t k = 0; k < n; k++)
+        if (k >= json_array_size(now) ||
+            !json_equal(json_array_get(was, k), json_array_get(now, k))) {
+          hv_error_set(im->err, HV_ESCHEMA,
+                       "phase_history[%zu]: differs from the recorded "
+                       "history, which can only be extended (append new "
+                       "changes, or use `haven phase`)",
+                       k);
+          prefix(im->err, p);
+          return HV_ESCHEMA;
+        }
+    }
     json_t *old = json_copy(cur->doc);
     if (old == NULL)
       return HV_ENOMEM;

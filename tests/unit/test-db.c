@@ -445,6 +445,47 @@ static void test_phase_change_by_import_of_future_zone(void **state) {
   assert_true((int64_t)ledger(c->db).n == n0);
 }
 
+/* A zone's phase history only grows: an import that rewrites a recorded
+ * change is refused (nothing applied); one that appends a change is taken. */
+static void test_phase_history_only_grows(void **state) {
+  struct ctx *c = *state;
+  import_base(c->db);
+  int64_t n0 = (int64_t)ledger(c->db).n;
+  char p[4096];
+  struct hv_import_stats st;
+  struct hv_error err;
+  /* Entry 1 (established by tr) re-dated. */
+  json_t *fc = load_fixture("zones.geojson");
+  json_t *props = json_object_get(
+      json_array_get(json_object_get(fc, "features"), 0), "properties");
+  json_t *hist = json_object_get(props, "phase_history");
+  json_object_set_new(json_array_get(hist, 1), "at",
+                      json_string("2017-05-11T00:00:00Z"));
+  dump_json(p, sizeof p, c->dir, "rewrite.geojson", fc);
+  assert_int_equal(import(c->db, "tr", &st, &err, p, NULL), HV_ESCHEMA);
+  assert_non_null(strstr(err.msg, "rewrite.geojson"));
+  assert_non_null(strstr(err.msg, "idlib-dez"));
+  assert_non_null(strstr(err.msg, "phase_history[1]"));
+  assert_true((int64_t)ledger(c->db).n == n0);
+  assert_int_equal(get(c->db, HV_ZONE, "idlib-dez")->version, 1);
+  /* A change appended: open -> suspended. */
+  fc = load_fixture("zones.geojson");
+  props = json_object_get(json_array_get(json_object_get(fc, "features"), 0),
+                          "properties");
+  json_array_append_new(json_object_get(props, "phase_history"),
+                        json_pack("{s:s,s:s,s:s}", "phase", "suspended", "at",
+                                  "2017-07-01T00:00:00Z", "by", "ru"));
+  json_object_set_new(props, "phase", json_string("suspended"));
+  dump_json(p, sizeof p, c->dir, "append.geojson", fc);
+  assert_int_equal(import(c->db, "tr", &st, &err, p, NULL), HV_OK);
+  const struct hv_object *z = get(c->db, HV_ZONE, "idlib-dez");
+  assert_int_equal(z->version, 2);
+  assert_int_equal(z->u.zone.n_history, 4);
+  assert_int_equal(hv_zone_phase_at(z, T("2017-06-15")), HV_PHASE_OPEN);
+  assert_int_equal(hv_zone_phase_at(z, T("2017-07-02")), HV_PHASE_SUSPENDED);
+  verify(c->db);
+}
+
 static void test_stale_version_conflicts(void **state) {
   struct ctx *c = *state;
   import_base(c->db);
@@ -952,6 +993,7 @@ int main(void) {
       T_(test_reimport_unchanged),
       T_(test_changed_content_updates),
       T_(test_phase_change_by_import_of_future_zone),
+      T_(test_phase_history_only_grows),
       T_(test_stale_version_conflicts),
       T_(test_persistence),
       T_(test_zones_at),
