@@ -354,22 +354,32 @@ static int cmd_list(struct cli *c, int argc, char **argv) {
   return 0;
 }
 
-static int cmd_show(struct cli *c, int argc, char **argv) {
+/* The object named by "KIND ID" in argv[1..2] (usage names the command);
+ * returns 0 with *out set, or the exit code after printing why. */
+static int object_arg(struct cli *c, int argc, char **argv, const char *usage,
+                      const struct hv_object **out) {
   enum hv_kind k;
   int rc;
   if (argc != 3) {
-    fprintf(stderr, "usage: haven show KIND ID\n");
+    fprintf(stderr, "usage: %s\n", usage);
     return 2;
   }
   if ((rc = parse_kind(argv[1], &k)) || (rc = cli_open(c)))
     return rc;
-  const struct hv_object *o = hv_db_get(c->db, k, argv[2]);
-  if (o == NULL) {
+  *out = hv_db_get(c->db, k, argv[2]);
+  if (*out == NULL) {
     fprintf(stderr, "haven: no %s \"%s\"\n", hv_kind_name(k), argv[2]);
     return 1;
   }
-  print_json(hv_object_export_json(o));
   return 0;
+}
+
+static int cmd_show(struct cli *c, int argc, char **argv) {
+  const struct hv_object *o;
+  int rc = object_arg(c, argc, argv, "haven show KIND ID", &o);
+  if (rc == 0)
+    print_json(hv_object_export_json(o));
+  return rc;
 }
 
 static int print_entry(const struct hv_ledger_entry *e, void *ud) {
@@ -397,19 +407,11 @@ static int print_entry(const struct hv_ledger_entry *e, void *ud) {
 }
 
 static int cmd_history(struct cli *c, int argc, char **argv) {
-  enum hv_kind k;
-  int rc;
-  if (argc != 3) {
-    fprintf(stderr, "usage: haven history KIND ID\n");
-    return 2;
-  }
-  if ((rc = parse_kind(argv[1], &k)) || (rc = cli_open(c)))
+  const struct hv_object *o;
+  int rc = object_arg(c, argc, argv, "haven history KIND ID", &o);
+  if (rc)
     return rc;
-  if (hv_db_get(c->db, k, argv[2]) == NULL) {
-    fprintf(stderr, "haven: no %s \"%s\"\n", hv_kind_name(k), argv[2]);
-    return 1;
-  }
-  rc = hv_ledger_history(c->db, k, argv[2], print_entry, c);
+  rc = hv_ledger_history(c->db, o->kind, o->id, print_entry, c);
   return rc == HV_OK ? 0 : cli_fail(rc, NULL);
 }
 
