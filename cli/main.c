@@ -568,6 +568,10 @@ static int cmd_ledger(struct cli *c, int argc, char **argv) {
       return cli_fail(rc, &err);
     printf("ledger ok: %lld entries, head %s\n", (long long)rep.entries,
            rep.head_hex);
+    if (rep.withheld)
+      printf("(%lld entries carried their body's hash only: withheld from "
+             "this copy)\n",
+             (long long)rep.withheld);
     return 0;
   }
   if (strcmp(what, "export") == 0 && argc - a <= 2) {

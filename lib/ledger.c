@@ -32,8 +32,10 @@ static void put_lp(crypto_generichash_state *st, const char *s) {
   crypto_generichash_update(st, (const uint8_t *)s, n);
 }
 
-void hv_ledger_hash(const struct hv_ledger_entry *e,
-                    uint8_t out[HV_HASH_BYTES]) {
+/* The entry hash of e, its body given by the body's hash bh. */
+static void hash_entry(const struct hv_ledger_entry *e,
+                       const uint8_t bh[HV_HASH_BYTES],
+                       uint8_t out[HV_HASH_BYTES]) {
   crypto_generichash_state st;
   crypto_generichash_init(&st, NULL, 0, HV_HASH_BYTES);
   crypto_generichash_update(&st, e->prev_hash, HV_HASH_BYTES);
@@ -44,8 +46,20 @@ void hv_ledger_hash(const struct hv_ledger_entry *e,
   put_lp(&st, e->op);
   put_lp(&st, e->kind);
   put_lp(&st, e->id);
-  put_lp(&st, e->body);
+  crypto_generichash_update(&st, bh, HV_HASH_BYTES);
   crypto_generichash_final(&st, out, HV_HASH_BYTES);
+}
+
+void hv_ledger_hash(const struct hv_ledger_entry *e,
+                    uint8_t out[HV_HASH_BYTES]) {
+  uint8_t bh[HV_HASH_BYTES];
+  hv_ledger_body_hash(e->body, bh);
+  hash_entry(e, bh, out);
+}
+
+void hv_ledger_body_hash(const char *body, uint8_t out[HV_HASH_BYTES]) {
+  crypto_generichash(out, HV_HASH_BYTES, (const uint8_t *)body, strlen(body),
+                     NULL, 0);
 }
 
 const char *hv_hash_hex(const uint8_t hash[HV_HASH_BYTES], char *buf) {
@@ -62,8 +76,10 @@ struct walk {
   struct hv_error *err;
 };
 
-/* Checks one entry against the chain so far; HV_ETAMPER on the first bad. */
-static int walk_entry(struct walk *w, const struct hv_ledger_entry *e) {
+/* Checks one entry against the chain so far; HV_ETAMPER on the first bad.
+ * bh: the body's hash when the body is withheld (e->body unused), else NULL. */
+static int walk_entry(struct walk *w, const struct hv_ledger_entry *e,
+                      const uint8_t *bh) {
   uint8_t h[HV_HASH_BYTES];
   char hex[65];
   if (e->seq != w->expect_seq) {
@@ -82,7 +98,10 @@ static int walk_entry(struct walk *w, const struct hv_ledger_entry *e) {
                         "reordered)",
                         (long long)e->seq, (long long)e->seq - 1);
   }
-  hv_ledger_hash(e, h);
+  if (bh)
+    hash_entry(e, bh, h);
+  else
+    hv_ledger_hash(e, h);
   if (memcmp(h, e->hash, HV_HASH_BYTES) != 0) {
     w->bad_seq = e->seq;
     return hv_error_set(w->err, HV_ETAMPER,
@@ -104,7 +123,7 @@ struct projection {
 
 static int verify_entry(const struct hv_ledger_entry *e, void *ud) {
   struct projection *p = ud;
-  int rc = walk_entry(&p->w, e);
+  int rc = walk_entry(&p->w, e, NULL);
   if (rc != HV_OK || strcmp(e->op, "genesis") == 0)
     return rc;
   size_t klen = strlen(e->kind) + strlen(e->id) + 2;
@@ -258,16 +277,29 @@ int hv_ledger_verify_dir(const char *dir, struct hv_verify_report *report,
 /* ---- export ---------------------------------------------------------------
  */
 
-static int export_entry(const struct hv_ledger_entry *e, void *ud) {
-  FILE *f = ud;
-  char t[32], ph[65], h[65];
+/* One entry as an export line (borrowed e). With body 0 the body is
+ * withheld and only its hash given: the line still verifies. */
+json_t *hv_ledger_entry_json(const struct hv_ledger_entry *e, int body) {
+  char t[32], ph[65], h[65], bh[65];
+  uint8_t bhash[HV_HASH_BYTES];
+  hv_ledger_body_hash(e->body, bhash);
   json_t *j = json_pack(
       "{s:I,s:s,s:I,s:s,s:s,s:s,s:s,s:I,s:s,s:s,s:s}", "seq",
       (json_int_t)e->seq, "time", hv_time_format(e->time_ms, t, sizeof t),
       "time_ms", (json_int_t)e->time_ms, "author", e->author, "op", e->op,
-      "kind", e->kind, "id", e->id, "version", (json_int_t)e->version, "body",
-      e->body, "prev_hash", hv_hash_hex(e->prev_hash, ph), "hash",
-      hv_hash_hex(e->hash, h));
+      "kind", e->kind, "id", e->id, "version", (json_int_t)e->version,
+      "body_hash", hv_hash_hex(bhash, bh), "prev_hash",
+      hv_hash_hex(e->prev_hash, ph), "hash", hv_hash_hex(e->hash, h));
+  if (j && body && json_object_set_new(j, "body", json_string(e->body))) {
+    json_decref(j);
+    return NULL;
+  }
+  return j;
+}
+
+static int export_entry(const struct hv_ledger_entry *e, void *ud) {
+  FILE *f = ud;
+  json_t *j = hv_ledger_entry_json(e, 1);
   if (j == NULL)
     return HV_ENOMEM;
   int rc = json_dumpf(j, f, JSON_COMPACT | JSON_SORT_KEYS);
@@ -317,19 +349,36 @@ int hv_ledger_verify_export(FILE *f, struct hv_verify_report *report,
     json_t *j = json_loads(line, 0, &jerr);
     json_int_t seq = 0, t = 0, v = 0;
     const char *author = NULL, *op = NULL, *kind = NULL, *id = NULL,
-               *body = NULL, *ph = NULL, *h = NULL;
+               *body = NULL, *bh = NULL, *ph = NULL, *h = NULL;
     struct hv_ledger_entry e;
+    uint8_t body_hash[HV_HASH_BYTES];
     if (j == NULL ||
-        json_unpack(j, "{s:I,s:I,s:I,s:s,s:s,s:s,s:s,s:s,s:s,s:s}", "seq", &seq,
-                    "time_ms", &t, "version", &v, "author", &author, "op", &op,
-                    "kind", &kind, "id", &id, "body", &body, "prev_hash", &ph,
-                    "hash", &h) != 0 ||
+        json_unpack(j, "{s:I,s:I,s:I,s:s,s:s,s:s,s:s,s?s,s?s,s:s,s:s}",
+                    "seq", &seq, "time_ms", &t, "version", &v, "author",
+                    &author, "op", &op, "kind", &kind, "id", &id, "body",
+                    &body, "body_hash", &bh, "prev_hash", &ph, "hash",
+                    &h) != 0 ||
+        (body == NULL && bh == NULL) ||
+        (bh && hex_hash(bh, body_hash) != HV_OK) ||
         hex_hash(ph, e.prev_hash) != HV_OK || hex_hash(h, e.hash) != HV_OK) {
       rc = hv_error_set(err, HV_EPARSE, "line %ld: not a ledger entry%s%s",
                         lineno, j ? "" : ": ", j ? "" : jerr.text);
       report->bad_seq = w.expect_seq;
       json_decref(j);
       break;
+    }
+    if (body && bh) {
+      /* Both given: they must agree. */
+      uint8_t mine[HV_HASH_BYTES];
+      hv_ledger_body_hash(body, mine);
+      if (memcmp(mine, body_hash, HV_HASH_BYTES) != 0) {
+        report->bad_seq = w.bad_seq = seq;
+        rc = hv_error_set(err, HV_ETAMPER,
+                          "entry %lld: body does not match body_hash",
+                          (long long)seq);
+        json_decref(j);
+        break;
+      }
     }
     /* "time" is the readable form of time_ms, which is what is hashed:
      * it must say the same, or a reader of the copy would be misled. */
@@ -351,8 +400,9 @@ int hv_ledger_verify_export(FILE *f, struct hv_verify_report *report,
     e.op = op;
     e.kind = kind;
     e.id = id;
-    e.body = body;
-    rc = walk_entry(&w, &e);
+    e.body = body ? body : "";
+    report->withheld += body == NULL;
+    rc = walk_entry(&w, &e, body ? NULL : body_hash);
     json_decref(j);
   }
   free(line);

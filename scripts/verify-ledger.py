@@ -13,17 +13,31 @@ def lp(s):
     return struct.pack("<I", len(b)) + b
 
 
+def body_hash(e):
+    """The body's BLAKE2b-256; a redacted entry carries only body_hash."""
+    if "body" in e:
+        h = hashlib.blake2b(e["body"].encode("utf-8"), digest_size=32).digest()
+        if "body_hash" in e and e["body_hash"] != h.hex():
+            return None
+        return h
+    return bytes.fromhex(e["body_hash"])
+
+
 def main():
     prev = bytes(32)
     n = 0
     with open(sys.argv[1], encoding="utf-8") as f:
         for n, line in enumerate(f, 1):
             e = json.loads(line)
+            bh = body_hash(e)
+            if bh is None:
+                print(f"entry {n}: body does not match body_hash")
+                return 3
             h = hashlib.blake2b(
                 prev
                 + struct.pack("<QQQ", e["seq"], e["time_ms"], e["version"])
                 + lp(e["author"]) + lp(e["op"]) + lp(e["kind"]) + lp(e["id"])
-                + lp(e["body"]),
+                + bh,
                 digest_size=32)
             if e["seq"] != n or bytes.fromhex(e["prev_hash"]) != prev:
                 print(f"entry {n}: out of chain")

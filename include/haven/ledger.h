@@ -7,9 +7,11 @@
  *
  *   hash_n = BLAKE2b-256( hash_{n-1} || u64le(seq) || u64le(time_ms)
  *                         || u64le(version) || lp(author) || lp(op)
- *                         || lp(kind) || lp(id) || lp(body) )
+ *                         || lp(kind) || lp(id) || BLAKE2b-256(body) )
  *
  * where lp(s) = u32le(byte length of s) || s, and hash_0 is 32 zero bytes.
+ * The body enters through its own hash, so that a copy of the chain may
+ * withhold a body (need-to-know) and still verify.
  * Entry 1 is the genesis entry (op "genesis", kind "store") naming the
  * store. docs/ledger.md gives the definition and an independent check.
  */
@@ -45,6 +47,9 @@ struct hv_ledger_entry {
 void hv_ledger_hash(const struct hv_ledger_entry *e,
                     uint8_t out[HV_HASH_BYTES]);
 
+/* The BLAKE2b-256 of a body's bytes, as it enters the entry's hash. */
+void hv_ledger_body_hash(const char *body, uint8_t out[HV_HASH_BYTES]);
+
 /* Writes the lowercase hex of a hash into buf (size >= 65). */
 const char *hv_hash_hex(const uint8_t hash[HV_HASH_BYTES], char *buf);
 
@@ -52,6 +57,7 @@ const char *hv_hash_hex(const uint8_t hash[HV_HASH_BYTES], char *buf);
 struct hv_verify_report {
   int64_t entries;   /* entries checked */
   int64_t bad_seq;   /* first bad entry (0 when none) */
+  int64_t withheld;  /* entries of an export whose body was withheld */
   char head_hex[65]; /* hash of the last good entry */
 };
 
@@ -72,10 +78,16 @@ int hv_ledger_verify(struct hv_db *db, struct hv_verify_report *report,
 int hv_ledger_verify_dir(const char *dir, struct hv_verify_report *report,
                          struct hv_error *err);
 
-/* Writes the chain as NDJSON to f (one entry per line: seq, time, time_ms,
- * author, op, kind, id, version, body as a string, prev_hash, hash).
+/* Writes the chain as NDJSON to f, one hv_ledger_entry_json line (with its
+ * body) per entry.
  * Errors: HV_EIO, HV_ESTORE. */
 int hv_ledger_export(struct hv_db *db, FILE *f, struct hv_error *err);
+
+/* One entry as a line of an export (an object; caller owns it): seq, time,
+ * time_ms, author, op, kind, id, version, body_hash, prev_hash, hash, and
+ * the body as a string when body is non-zero. A line without its body still
+ * verifies: the body enters the hash through body_hash. NULL on no memory. */
+json_t *hv_ledger_entry_json(const struct hv_ledger_entry *e, int body);
 
 /* Verifies an exported chain read from f, without any store. Errors as
  * hv_ledger_verify plus HV_EPARSE (line not an entry). */

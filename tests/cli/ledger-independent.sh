@@ -31,3 +31,33 @@ python3 "$src/scripts/verify-ledger.py" bad.ndjson > py.out; py=$?
 set -e
 [ $py -eq 3 ] && grep -q "entry 50" py.out || { cat py.out; exit 1; }
 [ $hv -eq 3 ] && grep -q "entry 50" hv.out || { cat hv.out; exit 1; }
+
+# A copy with bodies withheld (body_hash kept) still verifies, in both
+# checkers, to the same head; a withheld entry whose body_hash was changed
+# does not.
+python3 - <<'PY'
+import json
+out, bad = [], []
+for n, line in enumerate(open("chain.ndjson"), 1):
+    e = json.loads(line)
+    if e["kind"] == "site":
+        del e["body"]
+    out.append(json.dumps(e, sort_keys=True))
+    if n == 60:
+        e.pop("body", None)
+        e["body_hash"] = "00" + e["body_hash"][2:]
+    bad.append(json.dumps(e, sort_keys=True))
+open("withheld.ndjson", "w").write("\n".join(out) + "\n")
+open("withheld-bad.ndjson", "w").write("\n".join(bad) + "\n")
+PY
+out=$(python3 "$src/scripts/verify-ledger.py" withheld.ndjson "$head")
+case $out in "ok: 111 entries, head $head") ;; *) echo "withheld: $out"; exit 1 ;; esac
+"$HAVEN_BIN" ledger verify --file withheld.ndjson > hv.out
+grep -q "head $head" hv.out || { cat hv.out; exit 1; }
+grep -q "^(33 entries carried their body's hash only" hv.out || { cat hv.out; exit 1; }
+set +e
+python3 "$src/scripts/verify-ledger.py" withheld-bad.ndjson > py.out; py=$?
+"$HAVEN_BIN" ledger verify --file withheld-bad.ndjson > hv.out 2>&1; hv=$?
+set -e
+[ $py -eq 3 ] && grep -q "entry 60" py.out || { cat py.out; exit 1; }
+[ $hv -eq 3 ] && grep -q "entry 60" hv.out || { cat hv.out; exit 1; }

@@ -194,7 +194,9 @@ author, op, kind, oid = "coordinator", "create", "party", "mallory"
 body = '{"id":"mallory","kind":"state","name":"Mallory","version":1}'
 lp = lambda s: struct.pack("<I", len(s.encode())) + s.encode()
 h = hashlib.blake2b(prev + struct.pack("<QQQ", seq, t, v) + lp(author)
-                    + lp(op) + lp(kind) + lp(oid) + lp(body), digest_size=32)
+                    + lp(op) + lp(kind) + lp(oid)
+                    + hashlib.blake2b(body.encode(), digest_size=32).digest(),
+                    digest_size=32)
 print(f"INSERT INTO ledger VALUES({seq},{t},'{author}','{op}','{kind}',"
       f"'{oid}',{v},'{body}',X'{prev.hex()}',X'{h.hexdigest()}');"
       f"UPDATE meta SET value='{seq}' WHERE key='head_seq';"
@@ -227,7 +229,9 @@ body = body.replace("Turkey", "Turkmenistan")
 assert "Turkmenistan" in body
 lp = lambda s: struct.pack("<I", len(s.encode())) + s.encode()
 h = hashlib.blake2b(bytes(prev) + struct.pack("<QQQ", seq, t, v) + lp(author)
-                    + lp(op) + lp(kind) + lp(oid) + lp(body), digest_size=32)
+                    + lp(op) + lp(kind) + lp(oid)
+                    + hashlib.blake2b(body.encode(), digest_size=32).digest(),
+                    digest_size=32)
 db.execute("UPDATE ledger SET body=?, hash=? WHERE seq=3", (body, h.digest()))
 db.commit()
 EOF
@@ -267,7 +271,9 @@ for n, line in enumerate(open(sys.argv[1], encoding="utf-8"), 1):
     assert e["seq"] == n and bytes.fromhex(e["prev_hash"]) == prev, n
     h = hashlib.blake2b(prev + struct.pack("<QQQ", e["seq"], e["time_ms"],
                         e["version"]) + lp(e["author"]) + lp(e["op"])
-                        + lp(e["kind"]) + lp(e["id"]) + lp(e["body"]),
+                        + lp(e["kind"]) + lp(e["id"])
+                        + hashlib.blake2b(e["body"].encode(),
+                                          digest_size=32).digest(),
                         digest_size=32)
     assert h.hexdigest() == e["hash"], n
     prev = h.digest()
