@@ -257,6 +257,17 @@ void hv_db_close(struct hv_db *db) {
 /* ---- the write path -------------------------------------------------------
  */
 
+/* Removes (kind, id) from its table and frees it; absent is a no-op. */
+static void table_remove(struct hv_db *db, enum hv_kind kind, const char *id) {
+  struct hv__table *t = &db->tables[kind];
+  long i = hv__table_find(t, id);
+  if (i < 0)
+    return;
+  hv__object_free(db->geo, t->v[i]);
+  memmove(t->v + i, t->v + i + 1, (t->n - (size_t)i - 1) * sizeof *t->v);
+  t->n--;
+}
+
 static void free_changes(struct hv_db *db, struct hv__change *c, size_t n) {
   for (size_t i = 0; i < n; i++) {
     hv__object_free(db->geo, c[i].obj);
@@ -298,32 +309,43 @@ int hv__db_commit(struct hv_db *db, const char *author,
                       db->dir, (long long)db->head_seq, (long long)store_seq);
   for (size_t i = 0; i < n && rc == HV_OK; i++) {
     struct hv_object *o = changes[i].obj;
-    const struct hv_object *cur = hv_db_get(db, o->kind, o->id);
-    o->version = cur ? cur->version + 1 : 1;
-    if (json_object_set_new(o->doc, "version", json_integer(o->version))) {
+    enum hv_kind kind = o ? o->kind : changes[i].kind;
+    const char *id = o ? o->id : changes[i].id;
+    const struct hv_object *cur = hv_db_get(db, kind, id);
+    int64_t version = cur ? cur->version + 1 : 1;
+    if (o && json_object_set_new(o->doc, "version", json_integer(version))) {
       rc = HV_ENOMEM;
       break;
     }
-    char *body = hv__canon(o->doc);
+    if (o)
+      o->version = version;
+    else if (cur == NULL) {
+      rc = hv_error_set(err, HV_ENOTFOUND, "no %s \"%s\"", hv_kind_name(kind),
+                        id);
+      break;
+    }
+    /* A deletion records the document it removes. */
+    char *body = hv__canon(o ? o->doc : cur->doc);
     if (body == NULL) {
       rc = HV_ENOMEM;
       break;
     }
     struct hv_ledger_entry e = {.seq = ++seq,
                                 .time_ms = now,
-                                .version = o->version,
+                                .version = version,
                                 .author = author,
-                                .op = changes[i].op,
-                                .kind = hv_kind_name(o->kind),
-                                .id = o->id,
+                                .op = o ? changes[i].op : "delete",
+                                .kind = hv_kind_name(kind),
+                                .id = id,
                                 .body = body};
     memcpy(e.prev_hash, prev, HV_HASH_BYTES);
     hv_ledger_hash(&e, e.hash);
     memcpy(prev, e.hash, HV_HASH_BYTES);
-    struct hv__store_object row = {e.kind, o->id, o->version, body};
+    struct hv__store_object row = {e.kind, id, version, body};
     rc = ops->append(db->store, &e);
     if (rc == HV_OK)
-      rc = ops->put_object(db->store, &row);
+      rc = o ? ops->put_object(db->store, &row)
+             : ops->delete_object(db->store, e.kind, id);
     free(body);
   }
   if (rc == HV_OK)
@@ -343,6 +365,10 @@ int hv__db_commit(struct hv_db *db, const char *author,
    * leaves memory behind the disk, never ahead; reopening reloads it. */
   int pub = HV_OK;
   for (size_t i = 0; i < n; i++) {
+    if (changes[i].obj == NULL) {
+      table_remove(db, changes[i].kind, changes[i].id);
+      continue;
+    }
     int r = table_put(db, &db->tables[changes[i].obj->kind], changes[i].obj);
     if (r != HV_OK) {
       hv__object_free(db->geo, changes[i].obj);
@@ -388,7 +414,7 @@ int hv_db_zone_set_phase(struct hv_db *db, const char *author, const char *id,
     json_object_set_new(change, "reason", json_string(reason));
   json_array_append_new(json_object_get(doc, "phase_history"), change);
   json_object_set_new(doc, "phase", json_string(hv_phase_name(phase)));
-  struct hv__change c = {NULL, "phase"};
+  struct hv__change c = {.obj = NULL, .op = "phase"};
   int rc = hv__object_new(db->geo, HV_ZONE, doc, &c.obj, err);
   if (rc != HV_OK)
     return rc;
@@ -561,4 +587,51 @@ int hv_db_agreements_covering(const struct hv_db *db, const char *id,
       return HV_ENOMEM;
   }
   return HV_OK;
+}
+
+int64_t hv_db_head_seq(const struct hv_db *db) { return db->head_seq; }
+
+struct refsearch {
+  enum hv_kind kind;
+  const char *id;
+};
+
+static int refers(const char *field, enum hv_kind kind, const char *id,
+                  void *ud) {
+  const struct refsearch *r = ud;
+  (void)field;
+  return kind == r->kind && strcmp(id, r->id) == 0;
+}
+
+int hv_db_delete(struct hv_db *db, const char *author, enum hv_kind kind,
+                 const char *id, int64_t expected_version,
+                 struct hv_error *err) {
+  if ((unsigned)kind >= HV_KIND_COUNT || kind == HV_TOKEN)
+    return hv_error_set(err, HV_EINVAL,
+                        "%s: cannot be deleted (tokens are revoked)",
+                        hv_kind_name(kind));
+  const struct hv_object *cur = hv_db_get(db, kind, id);
+  if (cur == NULL)
+    return hv_error_set(err, HV_ENOTFOUND, "no %s \"%s\"", hv_kind_name(kind),
+                        id);
+  if (expected_version != cur->version)
+    return hv_error_set(err, HV_ECONFLICT,
+                        "version: %lld given, the current version of %s "
+                        "\"%s\" is %lld",
+                        (long long)expected_version, hv_kind_name(kind), id,
+                        (long long)cur->version);
+  /* Nothing may be left pointing at it. */
+  struct refsearch r = {kind, id};
+  for (int k = 0; k < HV_KIND_COUNT; k++)
+    for (size_t i = 0; i < db->tables[k].n; i++) {
+      const struct hv_object *o = db->tables[k].v[i];
+      if (hv__object_each_ref(o, refers, &r))
+        return hv_error_set(err, HV_EREF,
+                            "%s \"%s\" is referred to by %s \"%s\": change "
+                            "or delete that first",
+                            hv_kind_name(kind), id, hv_kind_name(o->kind),
+                            o->id);
+    }
+  struct hv__change c = {.op = "delete", .kind = kind, .id = id};
+  return hv__db_commit(db, author, &c, 1, err);
 }

@@ -26,10 +26,14 @@ struct hv_db {
 };
 
 /* One change to write: the new object (taken by hv__db_commit) and the
- * operation name recorded in the ledger ("create", "update", "phase"). */
+ * operation name recorded in the ledger ("create", "update", "phase"); or,
+ * with obj NULL, the deletion of (kind, id), recorded as op "delete" with
+ * the deleted document as its body. */
 struct hv__change {
   struct hv_object *obj;
   const char *op;
+  enum hv_kind kind; /* deletions only */
+  const char *id;    /* deletions only; borrowed */
 };
 
 /*

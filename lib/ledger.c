@@ -126,14 +126,18 @@ static int verify_entry(const struct hv_ledger_entry *e, void *ud) {
   int rc = walk_entry(&p->w, e, NULL);
   if (rc != HV_OK || strcmp(e->op, "genesis") == 0)
     return rc;
+  int del = strcmp(e->op, "delete") == 0;
   size_t klen = strlen(e->kind) + strlen(e->id) + 2;
   char *key = malloc(klen);
   if (key == NULL)
     return HV_ENOMEM;
   snprintf(key, klen, "%s\n%s", e->kind, e->id);
-  json_object_set_new(
-      p->last, key,
-      json_pack("[IsI]", (json_int_t)e->version, e->body, (json_int_t)e->seq));
+  if (del)
+    json_object_del(p->last, key); /* the object left the store */
+  else
+    json_object_set_new(p->last, key,
+                        json_pack("[IsI]", (json_int_t)e->version, e->body,
+                                  (json_int_t)e->seq));
   free(key);
   return HV_OK;
 }

@@ -18,7 +18,8 @@
 #include "object.h"
 
 static const char *const KIND_NAMES[HV_KIND_COUNT] = {
-    "party", "agreement", "zone", "corridor", "site", "delineation", "area"};
+    "party", "agreement", "zone",  "corridor",
+    "site",  "delineation", "area", "token"};
 
 const char *hv_kind_name(enum hv_kind kind) {
   return (unsigned)kind < HV_KIND_COUNT ? KIND_NAMES[kind] : "?";
@@ -72,6 +73,22 @@ int hv_phase_allowed(enum hv_phase from, enum hv_phase to) {
   default:
     return 0;
   }
+}
+
+/* NULL-terminated: check_enum walks to the NULL. */
+static const char *const ROLE_NAMES[HV_ROLE_COUNT + 1] = {
+    "coordinator", "party", "agency", "monitor", NULL};
+
+const char *hv_role_name(enum hv_role r) {
+  return (unsigned)r < HV_ROLE_COUNT ? ROLE_NAMES[r] : "?";
+}
+
+int hv_role_parse(const char *name, enum hv_role *out) {
+  int i = lookup(ROLE_NAMES, HV_ROLE_COUNT, name);
+  if (i < 0)
+    return HV_EINVAL;
+  *out = (enum hv_role)i;
+  return HV_OK;
 }
 
 static const char *const ASSET_NAMES[HV_ASSET_COUNT] = {
@@ -203,6 +220,10 @@ static const struct member DELINEATION_M[] = {COMMON,
                                               {"notes", T_STRING, 0},
                                               {"source", T_STRING, 0},
                                               {NULL, 0, 0}};
+static const struct member TOKEN_M[] = {
+    COMMON, {"party", T_ID, 1}, {"role", T_CUSTOM, 1}, {"hash", T_CUSTOM, 1},
+    {"label", T_STRING, 0}, {"created_at", T_TIME, 1},
+    {"revoked", T_CUSTOM, 0}, {NULL, 0, 0}};
 static const struct member AREA_M[] = {COMMON,
                                        {"geometry", T_CUSTOM, 1},
                                        {"name", T_STRING, 1},
@@ -212,7 +233,8 @@ static const struct member AREA_M[] = {COMMON,
                                        {NULL, 0, 0}};
 
 static const struct member *const SCHEMA[HV_KIND_COUNT] = {
-    PARTY_M, AGREEMENT_M, ZONE_M, CORRIDOR_M, SITE_M, DELINEATION_M, AREA_M};
+    PARTY_M, AGREEMENT_M,   ZONE_M, CORRIDOR_M,
+    SITE_M,  DELINEATION_M, AREA_M, TOKEN_M};
 
 static const char *const PARTY_KINDS[] = {"state",   "armed_group", "agency",
                                           "monitor", "designated",  NULL};
@@ -727,6 +749,21 @@ static int site(struct hv_geo *geo, struct hv_object *o, struct hv_error *err) {
     return hv_error_set(err, HV_ESCHEMA,
                         "radius_m: must be > 0 and <= 50000 metres");
   o->u.site.notified_by = str(o->doc, "notified_by");
+  const json_t *dis = json_object_get(o->doc, "disclosed_to");
+  size_t i;
+  json_t *d;
+  if (dis && !json_is_array(dis))
+    return hv_error_set(err, HV_ESCHEMA,
+                        "disclosed_to: must be [\"*\"] or an array of party "
+                        "ids");
+  json_array_foreach(dis, i, d) {
+    const char *p = json_string_value(d);
+    if (p == NULL || (strcmp(p, "*") != 0 && !hv__id_valid(p)))
+      return hv_error_set(err, HV_ESCHEMA,
+                          "disclosed_to[%zu]: must be \"*\" or a party id", i);
+  }
+  if ((rc = ids_of(o->doc, "disclosed_to", &o->u.site.disclosed_to)) != HV_OK)
+    return rc;
   const json_t *at = json_object_get(o->doc, "notified_at");
   if (at)
     hv_time_parse(json_string_value(at), &o->u.site.notified_ms);
@@ -752,6 +789,30 @@ static int areal(struct hv_geo *geo, struct hv_object *o,
   if (rc != HV_OK)
     return rc;
   return geometry(geo, o, types, "Polygon or MultiPolygon", err);
+}
+
+static int token(struct hv_object *o, struct hv_error *err) {
+  const char *role;
+  int rc = check_enum(json_object_get(o->doc, "role"), "role", ROLE_NAMES,
+                      &role, err);
+  if (rc != HV_OK)
+    return rc;
+  hv_role_parse(role, &o->u.token.role);
+  o->u.token.party = str(o->doc, "party");
+  o->u.token.hash = str(o->doc, "hash");
+  size_t n = o->u.token.hash ? strlen(o->u.token.hash) : 0;
+  int hex = n == 64;
+  for (size_t i = 0; hex && i < n; i++)
+    hex = (o->u.token.hash[i] >= '0' && o->u.token.hash[i] <= '9') ||
+          (o->u.token.hash[i] >= 'a' && o->u.token.hash[i] <= 'f');
+  if (!hex)
+    return hv_error_set(err, HV_ESCHEMA,
+                        "hash: must be 64 lowercase hex digits");
+  const json_t *rv = json_object_get(o->doc, "revoked");
+  if (rv && !json_is_boolean(rv))
+    return hv_error_set(err, HV_ESCHEMA, "revoked: must be true or false");
+  o->u.token.revoked = json_is_true(rv);
+  return HV_OK;
 }
 
 int hv__object_new(struct hv_geo *geo, enum hv_kind kind, json_t *doc,
@@ -796,6 +857,9 @@ int hv__object_new(struct hv_geo *geo, enum hv_kind kind, json_t *doc,
   case HV_AREA:
     rc = areal(geo, o, err);
     break;
+  case HV_TOKEN:
+    rc = token(o, err);
+    break;
   default:
     rc = hv_error_set(err, HV_EINVAL, "unknown kind");
   }
@@ -833,6 +897,9 @@ void hv__object_free(struct hv_geo *geo, struct hv_object *o) {
       free(o->u.zone.rules[i].parties);
     free(o->u.zone.rules);
     free(o->u.zone.guarantors);
+    break;
+  case HV_SITE:
+    free(o->u.site.disclosed_to);
     break;
   case HV_CORRIDOR:
     free(o->u.corridor.windows);
@@ -902,7 +969,17 @@ int hv__object_each_ref(const struct hv_object *o, ref_fn fn, void *ud) {
     rc = each_id(o->u.corridor.guarantors, "guarantors", HV_PARTY, fn, ud);
     break;
   case HV_SITE:
-    rc = fn("notified_by", HV_PARTY, o->u.site.notified_by, ud);
+    if ((rc = fn("notified_by", HV_PARTY, o->u.site.notified_by, ud)))
+      break;
+    for (size_t i = 0; o->u.site.disclosed_to[i] && !rc; i++) {
+      if (strcmp(o->u.site.disclosed_to[i], "*") == 0)
+        continue;
+      snprintf(f, sizeof f, "disclosed_to[%zu]", i);
+      rc = fn(f, HV_PARTY, o->u.site.disclosed_to[i], ud);
+    }
+    break;
+  case HV_TOKEN:
+    rc = fn("party", HV_PARTY, o->u.token.party, ud);
     break;
   case HV_DELINEATION:
     rc = fn("party", HV_PARTY, o->u.delineation.party, ud);

@@ -40,6 +40,8 @@ struct hv__store_ops {
   int (*append)(struct hv__store *s, const struct hv_ledger_entry *e);
   /* Writes the current document of an object (insert or replace). */
   int (*put_object)(struct hv__store *s, const struct hv__store_object *o);
+  /* Removes an object's current document. */
+  int (*delete_object)(struct hv__store *s, const char *kind, const char *id);
   /* The head: seq 0 and zero hash for an empty ledger. */
   int (*head)(struct hv__store *s, int64_t *seq, uint8_t hash[HV_HASH_BYTES]);
   /* Entries from..to (to 0 = end) in seq order; kind/id filter when

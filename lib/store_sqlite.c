@@ -24,7 +24,7 @@
 struct sqlite_store {
   struct hv__store base;
   sqlite3 *db;
-  sqlite3_stmt *append, *put, *set_meta;
+  sqlite3_stmt *append, *put, *del, *set_meta;
 };
 
 static const char SCHEMA[] =
@@ -55,6 +55,7 @@ static void sq_close(struct hv__store *s) {
   struct sqlite_store *q = S(s);
   sqlite3_finalize(q->append);
   sqlite3_finalize(q->put);
+  sqlite3_finalize(q->del);
   sqlite3_finalize(q->set_meta);
   sqlite3_close(q->db);
   free(q);
@@ -128,6 +129,16 @@ static int sq_put_object(struct hv__store *s,
   sqlite3_bind_text(st, 2, o->id, -1, SQLITE_STATIC);
   sqlite3_bind_int64(st, 3, o->version);
   sqlite3_bind_text(st, 4, o->body, -1, SQLITE_STATIC);
+  return step_done(st);
+}
+
+static int sq_delete_object(struct hv__store *s, const char *kind,
+                            const char *id) {
+  sqlite3_stmt *st = S(s)->del;
+  if (st == NULL)
+    return HV_ESTORE; /* opened read-only */
+  sqlite3_bind_text(st, 1, kind, -1, SQLITE_STATIC);
+  sqlite3_bind_text(st, 2, id, -1, SQLITE_STATIC);
   return step_done(st);
 }
 
@@ -243,9 +254,18 @@ static int sq_each_object(struct hv__store *s, hv__store_object_fn fn,
 }
 
 static const struct hv__store_ops sqlite_ops = {
-    "sqlite",      sq_close,       sq_begin,      sq_commit,
-    sq_rollback,   sq_append,      sq_put_object, sq_head,
-    sq_each_entry, sq_each_object, sq_errmsg};
+    .name = "sqlite",
+    .close = sq_close,
+    .begin = sq_begin,
+    .commit = sq_commit,
+    .rollback = sq_rollback,
+    .append = sq_append,
+    .put_object = sq_put_object,
+    .delete_object = sq_delete_object,
+    .head = sq_head,
+    .each_entry = sq_each_entry,
+    .each_object = sq_each_object,
+    .errmsg = sq_errmsg};
 
 /* fsyncs a directory so that a file just created in it survives a crash. */
 static void sync_dir(const char *dir) {
@@ -296,6 +316,10 @@ int hv__store_sqlite_open(const char *dir, int readonly, struct hv__store **out,
       sqlite3_prepare_v3(
           q->db, "INSERT OR REPLACE INTO objects VALUES(?1,?2,?3,?4)", -1,
           SQLITE_PREPARE_PERSISTENT, &q->put, NULL) != SQLITE_OK ||
+      sqlite3_prepare_v3(q->db,
+                         "DELETE FROM objects WHERE kind = ?1 AND id = ?2", -1,
+                         SQLITE_PREPARE_PERSISTENT, &q->del,
+                         NULL) != SQLITE_OK ||
       sqlite3_prepare_v3(q->db, "INSERT OR REPLACE INTO meta VALUES(?1,?2)", -1,
                          SQLITE_PREPARE_PERSISTENT, &q->set_meta,
                          NULL) != SQLITE_OK)

@@ -131,6 +131,44 @@ int hv_db_zone_set_phase(struct hv_db *db, const char *author, const char *id,
                          enum hv_phase phase, int64_t at_ms, const char *reason,
                          int64_t expected_version, struct hv_error *err);
 
+/* How hv_db_put treats an existing id. */
+enum hv_put_mode {
+  HV_PUT_CREATE, /* the id must be new: HV_EEXISTS otherwise */
+  HV_PUT_UPDATE  /* the id must exist, at expected_version */
+};
+
+/*
+ * Creates or updates one object of kind from doc (borrowed), in the form of
+ * import files (docs/formats.md): a GeoJSON Feature for spatial kinds
+ * (properties.object may be omitted), a flat document otherwise. Every
+ * check of hv_db_import applies (schema, geometry, references, cycles,
+ * names). HV_PUT_UPDATE needs expected_version > 0 equal to the stored
+ * version (HV_ECONFLICT otherwise; a "version" in doc is taken when
+ * expected_version is 0). *out, when out is non-NULL, gets the object as
+ * stored (borrowed until the next write). Tokens cannot be written here.
+ * Errors: as hv_db_import, HV_EEXISTS, HV_ENOTFOUND, HV_ECONFLICT,
+ * HV_EINVAL (kind).
+ */
+int hv_db_put(struct hv_db *db, const char *author, enum hv_kind kind,
+              const json_t *doc, enum hv_put_mode mode,
+              int64_t expected_version, const struct hv_object **out,
+              struct hv_error *err);
+
+/*
+ * Deletes object (kind, id) at expected_version (> 0, required), as author:
+ * a ledger entry with op "delete" whose body is the deleted document; the
+ * object leaves the store and the registry. Refused with HV_EREF (err names
+ * the referring object) while another object refers to it.
+ * Errors: HV_ENOTFOUND, HV_ECONFLICT, HV_EREF, HV_EINVAL (tokens: revoke
+ * them), HV_ESTORE.
+ */
+int hv_db_delete(struct hv_db *db, const char *author, enum hv_kind kind,
+                 const char *id, int64_t expected_version,
+                 struct hv_error *err);
+
+/* The store's head: the number of ledger entries. */
+int64_t hv_db_head_seq(const struct hv_db *db);
+
 /* Import statistics. */
 struct hv_import_stats {
   size_t created, updated, unchanged;

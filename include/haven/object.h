@@ -32,10 +32,12 @@ enum hv_kind {
   HV_SITE,
   HV_DELINEATION,
   HV_AREA,
+  HV_TOKEN, /* a credential (haven/auth.h); never imported or exported */
   HV_KIND_COUNT
 };
 
-/* "party", "agreement", "zone", "corridor", "site", "delineation", "area". */
+/* "party", "agreement", "zone", "corridor", "site", "delineation", "area",
+ * "token". */
 const char *hv_kind_name(enum hv_kind kind);
 /* The kind named name; HV_EINVAL when there is none. */
 int hv_kind_parse(const char *name, enum hv_kind *out);
@@ -64,6 +66,17 @@ enum hv_asset_class {
 };
 const char *hv_asset_class_name(enum hv_asset_class c);
 int hv_asset_class_parse(const char *name, enum hv_asset_class *out);
+
+/* The role a credential gives its party (haven/auth.h). */
+enum hv_role {
+  HV_ROLE_COORDINATOR, /* the coordination cell: everything */
+  HV_ROLE_PARTY,       /* one party's operations centre */
+  HV_ROLE_AGENCY,      /* a humanitarian agency */
+  HV_ROLE_MONITOR,     /* an observer mission */
+  HV_ROLE_COUNT
+};
+const char *hv_role_name(enum hv_role r);
+int hv_role_parse(const char *name, enum hv_role *out);
 
 /* A phase change of a zone: at t_ms, by party `by`. */
 struct hv_phase_change {
@@ -135,6 +148,7 @@ struct hv_object {
       const char *notified_by;
       int64_t notified_ms; /* 0 when not given */
       double lon, lat;
+      hv_ids disclosed_to; /* who may see its coordinates; {"*"} = all */
     } site;
     struct {
       const char *party;
@@ -142,6 +156,12 @@ struct hv_object {
     struct {
       const char *pcode;
     } area;
+    struct {
+      const char *party;
+      enum hv_role role;
+      const char *hash; /* hex BLAKE2b-256 of the secret */
+      int revoked;
+    } token;
   } u;
 };
 

@@ -14,10 +14,6 @@
  * inside, nearest first, coverage down the sponsor tree); every write adds
  * one ledger entry per changed object, and a refused write adds none.
  */
-#ifndef _GNU_SOURCE
-#define _GNU_SOURCE /* nftw, mkdtemp (CMake defines it for the build) */
-#endif
-#include <ftw.h>
 #include <math.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -31,6 +27,7 @@
 #include <cmocka.h>
 
 #include "haven/haven.h"
+#include "testutil.h"
 
 /* ---- helpers ------------------------------------------------------------- */
 
@@ -39,28 +36,11 @@ struct ctx {
   struct hv_db *db;
 };
 
-static int rm_entry(const char *path, const struct stat *sb, int flag,
-                    struct FTW *ftw) {
-  (void)sb;
-  (void)flag;
-  (void)ftw;
-  return remove(path);
-}
-
 static int setup(void **state) {
   struct ctx *c = calloc(1, sizeof *c);
   if (c == NULL)
     return -1;
-  const char *scratch = getenv("HAVEN_SCRATCH_DIR");
-  snprintf(c->dir, sizeof c->dir, "%s/db-XXXXXX",
-           scratch && *scratch ? scratch : ".");
-  if (mkdtemp(c->dir) == NULL) {
-    free(c);
-    return -1;
-  }
-  struct hv_error err = {0};
-  if (hv_db_open(c->dir, &c->db, &err) != HV_OK) {
-    print_error("hv_db_open(%s): %s\n", c->dir, err.msg);
+  if (tu_open_store(c->dir, sizeof c->dir, "db", &c->db) != 0) {
     free(c);
     return -1;
   }
@@ -70,41 +50,16 @@ static int setup(void **state) {
 
 static int teardown(void **state) {
   struct ctx *c = *state;
-  hv_db_close(c->db);
-  nftw(c->dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+  tu_close_store(c->db, c->dir);
   free(c);
   return 0;
-}
-
-/* dir/name into buf. */
-static const char *path_in(char *buf, size_t size, const char *dir,
-                           const char *name) {
-  int n = snprintf(buf, size, "%s/%s", dir, name);
-  if (n < 0 || (size_t)n >= size)
-    fail_msg("path too long: %s/%s", dir, name);
-  return buf;
-}
-
-/* The path of a fixture in tests/fixtures/unit/. */
-static const char *fixture(char *buf, size_t size, const char *name) {
-  const char *src = getenv("HAVEN_SOURCE_DIR");
-  int n = snprintf(buf, size, "%s/tests/fixtures/unit/%s",
-                   src && *src ? src : ".", name);
-  if (n < 0 || (size_t)n >= size)
-    fail_msg("path too long: %s", name);
-  return buf;
 }
 
 /* Writes text to dir/name, single quotes turned into double quotes so that
  * JSON can be written readably in C strings. */
 static const char *write_json(char *buf, size_t size, const char *dir,
                               const char *name, const char *text) {
-  path_in(buf, size, dir, name);
-  FILE *f = fopen(buf, "w");
-  assert_non_null(f);
-  for (const char *p = text; *p; p++)
-    fputc(*p == '\'' ? '"' : *p, f);
-  assert_int_equal(fclose(f), 0);
+  tu_write_quoted(tu_path_in(buf, size, dir, name), text);
   return buf;
 }
 
@@ -112,7 +67,7 @@ static const char *write_json(char *buf, size_t size, const char *dir,
 static json_t *load_fixture(const char *name) {
   char p[4096];
   json_error_t jerr;
-  json_t *j = json_load_file(fixture(p, sizeof p, name), 0, &jerr);
+  json_t *j = json_load_file(tu_fixture(p, sizeof p, name), 0, &jerr);
   if (j == NULL)
     fail_msg("%s: %s", p, jerr.text);
   return j;
@@ -121,7 +76,7 @@ static json_t *load_fixture(const char *name) {
 /* Writes j (taken) to dir/name. */
 static const char *dump_json(char *buf, size_t size, const char *dir,
                              const char *name, json_t *j) {
-  path_in(buf, size, dir, name);
+  tu_path_in(buf, size, dir, name);
   assert_int_equal(json_dump_file(j, buf, JSON_INDENT(1)), 0);
   json_decref(j);
   return buf;
@@ -166,9 +121,9 @@ static struct hv_import_stats import_ok(struct hv_db *db, const char *author,
 
 static struct hv_import_stats import_base(struct hv_db *db) {
   char r[4096], z[4096], p[4096];
-  return import_ok(db, HV_COORDINATOR, fixture(r, sizeof r, "registry.json"),
-                   fixture(z, sizeof z, "zones.geojson"),
-                   fixture(p, sizeof p, "places.geojson"), NULL);
+  return import_ok(db, HV_COORDINATOR, tu_fixture(r, sizeof r, "registry.json"),
+                   tu_fixture(z, sizeof z, "zones.geojson"),
+                   tu_fixture(p, sizeof p, "places.geojson"), NULL);
 }
 
 /* What the ledger holds: how many entries, and a copy of the last. */
@@ -248,7 +203,7 @@ static void test_open_creates_genesis(void **state) {
   struct ctx *c = *state;
   char p[4096];
   struct stat sb;
-  assert_int_equal(stat(path_in(p, sizeof p, c->dir, "haven.db"), &sb), 0);
+  assert_int_equal(stat(tu_path_in(p, sizeof p, c->dir, "haven.db"), &sb), 0);
   struct ledger_info li = ledger(c->db);
   assert_true(li.n == 1);
   assert_true(li.last_seq == 1);
@@ -273,7 +228,7 @@ static void test_open_creates_genesis(void **state) {
   char other[4096];
   struct hv_db *db2 = NULL;
   assert_int_equal(
-      hv_db_open(path_in(other, sizeof other, c->dir, "other"), &db2, &err),
+      hv_db_open(tu_path_in(other, sizeof other, c->dir, "other"), &db2, &err),
       HV_OK);
   struct ledger_info li3 = ledger(db2);
   assert_true(li3.n == 1);
@@ -282,7 +237,8 @@ static void test_open_creates_genesis(void **state) {
   /* A regular file is not a data directory. */
   struct hv_db *bad = (struct hv_db *)1;
   assert_int_equal(
-      hv_db_open(path_in(p, sizeof p, c->dir, "haven.db"), &bad, &err), HV_EIO);
+      hv_db_open(tu_path_in(p, sizeof p, c->dir, "haven.db"), &bad, &err),
+      HV_EIO);
   assert_null(bad);
   assert_non_null(strstr(err.msg, "haven.db"));
   hv_db_close(NULL); /* a no-op */
@@ -585,8 +541,8 @@ static void test_persistence(void **state) {
   /* Re-importing the registry and the places finds them all unchanged. */
   char r[4096], p[4096];
   struct hv_import_stats st =
-      import_ok(c->db, HV_COORDINATOR, fixture(r, sizeof r, "registry.json"),
-                fixture(p, sizeof p, "places.geojson"), NULL);
+      import_ok(c->db, HV_COORDINATOR, tu_fixture(r, sizeof r, "registry.json"),
+                tu_fixture(p, sizeof p, "places.geojson"), NULL);
   assert_int_equal(st.unchanged, 11 + 2 + 6);
 }
 
@@ -949,7 +905,7 @@ static void test_export_round_trip(void **state) {
                                         NULL, 0, &err),
                    HV_OK);
   char out[4096];
-  path_in(out, sizeof out, c->dir, "export");
+  tu_path_in(out, sizeof out, c->dir, "export");
   assert_int_equal(hv_db_export(c->db, out, &err), HV_OK);
   static const char *const files[] = {"registry.json",        "zones.geojson",
                                       "corridors.geojson",    "sites.geojson",
@@ -957,7 +913,8 @@ static void test_export_round_trip(void **state) {
   char p[6][4096];
   for (size_t i = 0; i < 6; i++) {
     struct stat sb;
-    assert_int_equal(stat(path_in(p[i], sizeof p[i], out, files[i]), &sb), 0);
+    assert_int_equal(stat(tu_path_in(p[i], sizeof p[i], out, files[i]), &sb),
+                     0);
   }
   /* Importing the export into the same store changes nothing. */
   int64_t n0 = ledger(c->db).n;
@@ -969,7 +926,7 @@ static void test_export_round_trip(void **state) {
   char dir2[4096];
   struct hv_db *db2 = NULL;
   assert_int_equal(
-      hv_db_open(path_in(dir2, sizeof dir2, c->dir, "second"), &db2, &err),
+      hv_db_open(tu_path_in(dir2, sizeof dir2, c->dir, "second"), &db2, &err),
       HV_OK);
   st = import_ok(db2, HV_COORDINATOR, p[0], p[1], p[2], p[3], p[4], p[5], NULL);
   assert_int_equal(st.created, N_OBJECTS);

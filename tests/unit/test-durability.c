@@ -30,7 +30,6 @@
 #include <cmocka.h>
 
 #include <errno.h>
-#include <ftw.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdio.h>
@@ -42,6 +41,7 @@
 #include <unistd.h>
 
 #include "haven/haven.h"
+#include "testutil.h"
 
 #define ROUNDS 24
 #define MAX_DELAY_MS 200
@@ -60,25 +60,6 @@ _Static_assert(sizeof(struct ack) == 64, "ack records are 64 bytes");
 
 static char g_scratch[2048];
 static char g_data[2200];
-
-static void path_in(char *buf, size_t size, const char *dir, const char *name) {
-  int n = snprintf(buf, size, "%s/%s", dir, name);
-  assert_true(n > 0 && (size_t)n < size);
-}
-
-static int rm_one(const char *path, const struct stat *sb, int flag,
-                  struct FTW *ftw) {
-  (void)sb;
-  (void)flag;
-  (void)ftw;
-  return remove(path);
-}
-
-static void rm_tree(const char *dir) {
-  struct stat sb;
-  if (lstat(dir, &sb) == 0)
-    assert_int_equal(nftw(dir, rm_one, 16, FTW_DEPTH | FTW_PHYS), 0);
-}
 
 static int64_t mono_ms(void) {
   struct timespec ts;
@@ -136,7 +117,7 @@ static void run_child(int round, int fd) {
   child_send(fd, 'R', NULL, 0);
   char file[2400], name[64], text[1024], last_party[48] = "";
   snprintf(name, sizeof name, "w%02d.json", round);
-  path_in(file, sizeof file, g_scratch, name);
+  tu_path_in(file, sizeof file, g_scratch, name);
   for (int n = 1;; n++) {
     char id[48];
     memset(&err, 0, sizeof err);
@@ -254,17 +235,15 @@ static int pump(int fd, struct round_acks *r, char *buf, size_t *have,
 
 static void seed_store(void) {
   char zfile[2400];
-  path_in(zfile, sizeof zfile, g_scratch, "zone.geojson");
-  FILE *f = fopen(zfile, "w");
-  assert_non_null(f);
-  fputs("{\"type\": \"FeatureCollection\", \"features\": [{\"type\": "
-        "\"Feature\", \"id\": \"" ZONE_ID "\", \"geometry\": {\"type\": "
-        "\"Polygon\", \"coordinates\": [[[36.1,35.6],[36.9,35.6],[36.9,36.3],"
-        "[36.1,36.3],[36.1,35.6]]]}, \"properties\": {\"object\": \"zone\", "
-        "\"name\": \"Durability zone\", \"kind\": \"de_escalation\", "
-        "\"valid_from\": \"2017-05-06\", \"phase\": \"established\"}}]}",
-        f);
-  assert_int_equal(fclose(f), 0);
+  tu_path_in(zfile, sizeof zfile, g_scratch, "zone.geojson");
+  tu_write_file(
+      zfile,
+      "{\"type\": \"FeatureCollection\", \"features\": [{\"type\": "
+      "\"Feature\", \"id\": \"" ZONE_ID "\", \"geometry\": {\"type\": "
+      "\"Polygon\", \"coordinates\": [[[36.1,35.6],[36.9,35.6],[36.9,36.3],"
+      "[36.1,36.3],[36.1,35.6]]]}, \"properties\": {\"object\": \"zone\", "
+      "\"name\": \"Durability zone\", \"kind\": \"de_escalation\", "
+      "\"valid_from\": \"2017-05-06\", \"phase\": \"established\"}}]}");
   struct hv_db *db = NULL;
   struct hv_error err = {0};
   assert_int_equal(hv_db_open(g_data, &db, &err), HV_OK);
@@ -371,12 +350,8 @@ static void test_kill_while_writing(void **state) {
   (void)state;
   /* A directory of this process's own: several people may run the suite
    * in one build tree at once. Left behind when the test fails. */
-  const char *s = getenv("HAVEN_SCRATCH_DIR");
-  snprintf(g_scratch, sizeof g_scratch, "%s/run-%ld", s && *s ? s : ".",
-           (long)getpid());
-  rm_tree(g_scratch);
-  assert_int_equal(mkdir(g_scratch, 0750), 0);
-  path_in(g_data, sizeof g_data, g_scratch, "data");
+  assert_int_equal(tu_scratch_dir(g_scratch, sizeof g_scratch, "run"), 0);
+  tu_path_in(g_data, sizeof g_data, g_scratch, "data");
   seed_store();
 
   int64_t t0 = mono_ms();
@@ -442,7 +417,7 @@ static void test_kill_while_writing(void **state) {
   assert_true(total_acked > 20);
   /* Every round counted from the first write was killed after it. */
   assert_true(rounds_with_acks >= ROUNDS - ROUNDS / 4);
-  rm_tree(g_scratch);
+  assert_int_equal(tu_rm_tree(g_scratch), 0);
 }
 
 int main(void) {

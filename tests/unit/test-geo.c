@@ -19,40 +19,13 @@
 #include <cmocka.h>
 
 #include "haven/geo.h"
+#include "testutil.h"
 
 /* ---- helpers ------------------------------------------------------------- */
 
-static int setup(void **state) {
-  struct hv_geo *geo = NULL;
-  if (hv_geo_new(&geo) != HV_OK)
-    return -1;
-  *state = geo;
-  return 0;
-}
-
-static int teardown(void **state) {
-  hv_geo_free(*state);
-  return 0;
-}
-
-/* Parses JSON written with single quotes for readability ('x' -> "x"). */
-static json_t *js(const char *text) {
-  size_t n = strlen(text);
-  char *s = malloc(n + 1);
-  assert_non_null(s);
-  for (size_t i = 0; i <= n; i++)
-    s[i] = text[i] == '\'' ? '"' : text[i];
-  json_error_t jerr;
-  json_t *j = json_loads(s, 0, &jerr);
-  if (j == NULL)
-    fail_msg("bad test JSON: %s: %s", jerr.text, s);
-  free(s);
-  return j;
-}
-
 /* Reads a geometry that must be accepted. Caller frees. */
 static GEOSGeometry *geom_ok(struct hv_geo *geo, const char *text) {
-  json_t *j = js(text);
+  json_t *j = tu_js(text);
   GEOSGeometry *g = NULL;
   struct hv_error err = {0};
   int rc = hv_geo_from_geojson(geo, j, &g, &err);
@@ -67,7 +40,7 @@ static GEOSGeometry *geom_ok(struct hv_geo *geo, const char *text) {
 /* Reads a geometry that must be refused with code, the message holding
  * every one of the NULL-terminated needles. */
 static void geom_bad(struct hv_geo *geo, const char *text, int code, ...) {
-  json_t *j = js(text);
+  json_t *j = tu_js(text);
   GEOSGeometry *g = (GEOSGeometry *)1;
   struct hv_error err = {0};
   int rc = hv_geo_from_geojson(geo, j, &g, &err);
@@ -475,7 +448,7 @@ static void test_distance_to_follows_lonlat_edges(void **state) {
 /* ---- writing GeoJSON ----------------------------------------------------- */
 
 static void round_trip(struct hv_geo *geo, const char *text) {
-  json_t *in = js(text);
+  json_t *in = tu_js(text);
   GEOSGeometry *g = NULL;
   struct hv_error err = {0};
   assert_int_equal(hv_geo_from_geojson(geo, in, &g, &err), HV_OK);
@@ -536,26 +509,28 @@ static void test_to_geojson_round_trip(void **state) {
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_distance_known_geodesics),
-      cmocka_unit_test_setup_teardown(test_from_geojson_accepts, setup,
-                                      teardown),
-      cmocka_unit_test_setup_teardown(test_from_geojson_rejects, setup,
-                                      teardown),
-      cmocka_unit_test_setup_teardown(test_from_geojson_rejects_huge, setup,
-                                      teardown),
-      cmocka_unit_test_setup_teardown(test_area_of_governorates, setup,
-                                      teardown),
-      cmocka_unit_test_setup_teardown(test_area_of_square_degree, setup,
-                                      teardown),
+      cmocka_unit_test_setup_teardown(test_from_geojson_accepts, tu_geo_setup,
+                                      tu_geo_teardown),
+      cmocka_unit_test_setup_teardown(test_from_geojson_rejects, tu_geo_setup,
+                                      tu_geo_teardown),
+      cmocka_unit_test_setup_teardown(test_from_geojson_rejects_huge,
+                                      tu_geo_setup, tu_geo_teardown),
+      cmocka_unit_test_setup_teardown(test_area_of_governorates, tu_geo_setup,
+                                      tu_geo_teardown),
+      cmocka_unit_test_setup_teardown(test_area_of_square_degree, tu_geo_setup,
+                                      tu_geo_teardown),
       cmocka_unit_test_setup_teardown(test_idlib_city_in_idleb_not_aleppo,
-                                      setup, teardown),
-      cmocka_unit_test_setup_teardown(test_buffer_point, setup, teardown),
-      cmocka_unit_test_setup_teardown(test_buffer_line, setup, teardown),
-      cmocka_unit_test_setup_teardown(test_distance_to_polygon, setup,
-                                      teardown),
+                                      tu_geo_setup, tu_geo_teardown),
+      cmocka_unit_test_setup_teardown(test_buffer_point, tu_geo_setup,
+                                      tu_geo_teardown),
+      cmocka_unit_test_setup_teardown(test_buffer_line, tu_geo_setup,
+                                      tu_geo_teardown),
+      cmocka_unit_test_setup_teardown(test_distance_to_polygon, tu_geo_setup,
+                                      tu_geo_teardown),
       cmocka_unit_test_setup_teardown(test_distance_to_follows_lonlat_edges,
-                                      setup, teardown),
-      cmocka_unit_test_setup_teardown(test_to_geojson_round_trip, setup,
-                                      teardown),
+                                      tu_geo_setup, tu_geo_teardown),
+      cmocka_unit_test_setup_teardown(test_to_geojson_round_trip, tu_geo_setup,
+                                      tu_geo_teardown),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -10,21 +10,17 @@
  * hash), the count of every kind and every object's version are as before
  * and no "good-…" object was written.
  */
-#ifndef _GNU_SOURCE
-#define _GNU_SOURCE /* nftw, mkdtemp (CMake defines it for the build) */
-#endif
-#include <ftw.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 
 #include <cmocka.h>
 
 #include "haven/haven.h"
+#include "testutil.h"
 
 /* ---- documents, written with single quotes ('x' becomes "x") ------------- */
 
@@ -79,14 +75,6 @@ struct ctx {
   struct snapshot base;
 };
 
-static int rm_entry(const char *path, const struct stat *sb, int flag,
-                    struct FTW *ftw) {
-  (void)sb;
-  (void)flag;
-  (void)ftw;
-  return remove(path);
-}
-
 static int head_cb(const struct hv_ledger_entry *e, void *ud) {
   struct snapshot *s = ud;
   s->entries++;
@@ -126,32 +114,19 @@ static void assert_unchanged(struct ctx *c) {
     }
 }
 
-static const char *fixture(char *buf, size_t size, const char *name) {
-  const char *src = getenv("HAVEN_SOURCE_DIR");
-  int n = snprintf(buf, size, "%s/tests/fixtures/unit/%s",
-                   src && *src ? src : ".", name);
-  if (n < 0 || (size_t)n >= size)
-    fail_msg("path too long: %s", name);
-  return buf;
-}
-
 static int setup(void **state) {
   struct ctx *c = calloc(1, sizeof *c);
   if (c == NULL)
     return -1;
-  const char *scratch = getenv("HAVEN_SCRATCH_DIR");
-  snprintf(c->dir, sizeof c->dir, "%s/import-XXXXXX",
-           scratch && *scratch ? scratch : ".");
-  struct hv_error err = {0};
-  if (mkdtemp(c->dir) == NULL || hv_db_open(c->dir, &c->db, &err) != HV_OK) {
-    print_error("cannot open a store in %s: %s\n", c->dir, err.msg);
+  if (tu_open_store(c->dir, sizeof c->dir, "import", &c->db) != 0) {
     free(c);
     return -1;
   }
   char r[4096], z[4096], p[4096];
-  const char *paths[] = {fixture(r, sizeof r, "registry.json"),
-                         fixture(z, sizeof z, "zones.geojson"),
-                         fixture(p, sizeof p, "places.geojson")};
+  const char *paths[] = {tu_fixture(r, sizeof r, "registry.json"),
+                         tu_fixture(z, sizeof z, "zones.geojson"),
+                         tu_fixture(p, sizeof p, "places.geojson")};
+  struct hv_error err = {0};
   struct hv_import_stats st;
   if (hv_db_import(c->db, HV_COORDINATOR, paths, 3, NULL, NULL, &st, &err) !=
       HV_OK) {
@@ -167,8 +142,7 @@ static int setup(void **state) {
 
 static int teardown(void **state) {
   struct ctx *c = *state;
-  hv_db_close(c->db);
-  nftw(c->dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+  tu_close_store(c->db, c->dir);
   free(c);
   return 0;
 }
@@ -177,14 +151,7 @@ static int teardown(void **state) {
  * double quotes); the path goes into buf. */
 static const char *put(struct ctx *c, char *buf, size_t size, const char *name,
                        const char *text) {
-  int n = snprintf(buf, size, "%s/%s", c->dir, name);
-  if (n < 0 || (size_t)n >= size)
-    fail_msg("path too long: %s", name);
-  FILE *f = fopen(buf, "w");
-  assert_non_null(f);
-  for (const char *p = text; *p; p++)
-    fputc(*p == '\'' ? '"' : *p, f);
-  assert_int_equal(fclose(f), 0);
+  tu_write_quoted(tu_path_in(buf, size, c->dir, name), text);
   return buf;
 }
 

@@ -25,7 +25,6 @@
 
 #include <ctype.h>
 #include <errno.h>
-#include <ftw.h>
 #include <sodium.h>
 #include <sqlite3.h>
 #include <stdio.h>
@@ -35,6 +34,7 @@
 #include <unistd.h>
 
 #include "haven/haven.h"
+#include "testutil.h"
 
 /* ---- files and directories ------------------------------------------------
  */
@@ -55,33 +55,8 @@ static struct {
   uint8_t hash[MAX_ENTRIES + 1][HV_HASH_BYTES];
 } g;
 
-static void path_in(char *buf, size_t size, const char *dir, const char *name) {
-  int n = snprintf(buf, size, "%s/%s", dir, name);
-  assert_true(n > 0 && (size_t)n < size);
-}
-
-static int rm_one(const char *path, const struct stat *sb, int flag,
-                  struct FTW *ftw) {
-  (void)sb;
-  (void)flag;
-  (void)ftw;
-  return remove(path);
-}
-
 /* Removes dir and everything under it; a missing dir is fine. */
-static void rm_tree(const char *dir) {
-  struct stat sb;
-  if (lstat(dir, &sb) != 0)
-    return;
-  assert_int_equal(nftw(dir, rm_one, 16, FTW_DEPTH | FTW_PHYS), 0);
-}
-
-static void write_file(const char *path, const char *text) {
-  FILE *f = fopen(path, "w");
-  assert_non_null(f);
-  assert_int_equal(fputs(text, f) >= 0, 1);
-  assert_int_equal(fclose(f), 0);
-}
+static void rm_tree(const char *dir) { assert_int_equal(tu_rm_tree(dir), 0); }
 
 /* Reads a whole file; caller frees. */
 static char *read_file(const char *path, size_t *len) {
@@ -121,13 +96,13 @@ static void copy_file(const char *src, const char *dst) {
 static const char *copy_base(const char *name) {
   static char dir[2300];
   char src[2400], dst[2400];
-  path_in(dir, sizeof dir, g_scratch, name);
+  tu_path_in(dir, sizeof dir, g_scratch, name);
   rm_tree(dir);
   assert_int_equal(mkdir(dir, 0750), 0);
   static const char *const files[] = {"haven.db", "haven.db-wal"};
   for (size_t i = 0; i < 2; i++) {
-    path_in(src, sizeof src, g_base, files[i]);
-    path_in(dst, sizeof dst, dir, files[i]);
+    tu_path_in(src, sizeof src, g_base, files[i]);
+    tu_path_in(dst, sizeof dst, dir, files[i]);
     if (access(src, F_OK) == 0)
       copy_file(src, dst);
   }
@@ -138,7 +113,7 @@ static const char *copy_base(const char *name) {
 
 static sqlite3 *raw_open(const char *dir) {
   char path[2400];
-  path_in(path, sizeof path, dir, "haven.db");
+  tu_path_in(path, sizeof path, dir, "haven.db");
   sqlite3 *db = NULL;
   assert_int_equal(sqlite3_open_v2(path, &db, SQLITE_OPEN_READWRITE, NULL),
                    SQLITE_OK);
@@ -337,8 +312,8 @@ static const char UPDATE_WHO[] =
 
 static void import_text(struct hv_db *db, const char *name, const char *text) {
   char path[2400];
-  path_in(path, sizeof path, g_scratch, name);
-  write_file(path, text);
+  tu_path_in(path, sizeof path, g_scratch, name);
+  tu_write_file(path, text);
   const char *paths[] = {path};
   struct hv_error err = {0};
   struct hv_import_stats st;
@@ -368,13 +343,9 @@ static int group_setup(void **state) {
   /* A directory of this process's own: several people may run the suite
    * in one build tree at once, and ctest gives each test one scratch
    * directory, not one per run. */
-  const char *s = getenv("HAVEN_SCRATCH_DIR");
-  snprintf(g_scratch, sizeof g_scratch, "%s/run-%ld", s && *s ? s : ".",
-           (long)getpid());
-  rm_tree(g_scratch);
-  assert_int_equal(mkdir(g_scratch, 0750), 0);
-  path_in(g_base, sizeof g_base, g_scratch, "base");
-  path_in(g_export, sizeof g_export, g_scratch, "base.ndjson");
+  assert_int_equal(tu_scratch_dir(g_scratch, sizeof g_scratch, "run"), 0);
+  tu_path_in(g_base, sizeof g_base, g_scratch, "base");
+  tu_path_in(g_export, sizeof g_export, g_scratch, "base.ndjson");
   rm_tree(g_base);
 
   struct hv_db *db = NULL;
@@ -468,8 +439,8 @@ static void test_genesis(void **state) {
 /* hash_n per haven/ledger.h, written out independently of ledger.c. */
 static void spec_hash(const struct hv_ledger_entry *e,
                       uint8_t out[HV_HASH_BYTES]) {
-  size_t cap = HV_HASH_BYTES + 24 + 5 * 4 + strlen(e->author) + strlen(e->op) +
-               strlen(e->kind) + strlen(e->id) + strlen(e->body);
+  size_t cap = HV_HASH_BYTES + 24 + 4 * 4 + strlen(e->author) + strlen(e->op) +
+               strlen(e->kind) + strlen(e->id) + HV_HASH_BYTES;
   uint8_t *buf = malloc(cap), *p = buf;
   assert_non_null(buf);
   memcpy(p, e->prev_hash, HV_HASH_BYTES);
@@ -478,14 +449,18 @@ static void spec_hash(const struct hv_ledger_entry *e,
   for (int k = 0; k < 3; k++)
     for (int i = 0; i < 8; i++)
       *p++ = (uint8_t)((uint64_t)nums[k] >> (8 * i));
-  const char *strs[] = {e->author, e->op, e->kind, e->id, e->body};
-  for (int k = 0; k < 5; k++) {
+  const char *strs[] = {e->author, e->op, e->kind, e->id};
+  for (int k = 0; k < 4; k++) {
     uint32_t n = (uint32_t)strlen(strs[k]);
     for (int i = 0; i < 4; i++)
       *p++ = (uint8_t)(n >> (8 * i));
     memcpy(p, strs[k], n);
     p += n;
   }
+  /* The body enters through its own BLAKE2b-256. */
+  crypto_generichash(p, HV_HASH_BYTES, (const uint8_t *)e->body,
+                     strlen(e->body), NULL, 0);
+  p += HV_HASH_BYTES;
   assert_int_equal((size_t)(p - buf), cap);
   crypto_generichash(out, HV_HASH_BYTES, buf, cap, NULL, 0);
   free(buf);
@@ -938,7 +913,7 @@ static void test_verify_dir(void **state) {
   assert_int_equal(rep.bad_seq, g.seq_tr);
 
   char none[2400];
-  path_in(none, sizeof none, g_scratch, "no-store-here");
+  tu_path_in(none, sizeof none, g_scratch, "no-store-here");
   rm_tree(none);
   memset(&err, 0, sizeof err);
   assert_int_equal(hv_ledger_verify_dir(none, &rep, &err), HV_EIO);
@@ -979,7 +954,7 @@ static int verify_lines(const char *name, char **lines, const size_t *order,
                         size_t n, struct hv_verify_report *rep,
                         struct hv_error *err) {
   char path[2400];
-  path_in(path, sizeof path, g_scratch, name);
+  tu_path_in(path, sizeof path, g_scratch, name);
   FILE *f = fopen(path, "w");
   assert_non_null(f);
   for (size_t i = 0; i < n; i++)
@@ -1174,7 +1149,7 @@ static void test_export_after_reopen(void **state) {
                                         2, &err),
                    HV_OK);
   char path[2400];
-  path_in(path, sizeof path, g_scratch, "reopen.ndjson");
+  tu_path_in(path, sizeof path, g_scratch, "reopen.ndjson");
   FILE *f = fopen(path, "w+");
   assert_non_null(f);
   assert_int_equal(hv_ledger_export(db, f, &err), HV_OK);

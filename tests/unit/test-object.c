@@ -20,36 +20,9 @@
 #include <cmocka.h>
 
 #include "object.h"
+#include "testutil.h"
 
 /* ---- helpers ------------------------------------------------------------- */
-
-static int setup(void **state) {
-  struct hv_geo *geo = NULL;
-  if (hv_geo_new(&geo) != HV_OK)
-    return -1;
-  *state = geo;
-  return 0;
-}
-
-static int teardown(void **state) {
-  hv_geo_free(*state);
-  return 0;
-}
-
-/* Parses JSON written with single quotes for readability ('x' -> "x"). */
-static json_t *js(const char *text) {
-  size_t n = strlen(text);
-  char *s = malloc(n + 1);
-  assert_non_null(s);
-  for (size_t i = 0; i <= n; i++)
-    s[i] = text[i] == '\'' ? '"' : text[i];
-  json_error_t jerr;
-  json_t *j = json_loads(s, 0, &jerr);
-  if (j == NULL)
-    fail_msg("bad test JSON: %s: %s", jerr.text, s);
-  free(s);
-  return j;
-}
 
 /* Makes an object of kind from doc (taken) that must be accepted. */
 static struct hv_object *make_doc(struct hv_geo *geo, enum hv_kind kind,
@@ -69,7 +42,7 @@ static struct hv_object *make_doc(struct hv_geo *geo, enum hv_kind kind,
 
 static struct hv_object *make(struct hv_geo *geo, enum hv_kind kind,
                               const char *text) {
-  return make_doc(geo, kind, js(text));
+  return make_doc(geo, kind, tu_js(text));
 }
 
 /* Makes an object from doc (taken) that must be refused with code, the
@@ -103,7 +76,7 @@ static void refuse(struct hv_geo *geo, enum hv_kind kind, const char *text,
                    int code, ...) {
   va_list ap;
   va_start(ap, code);
-  refuse_doc_v(geo, kind, js(text), code, ap);
+  refuse_doc_v(geo, kind, tu_js(text), code, ap);
   va_end(ap);
 }
 
@@ -155,6 +128,10 @@ static const char *const VALID[HV_KIND_COUNT] = {
                        "'notes':'n','source':'s'}",
     [HV_AREA] = "{'id':'SY07','geometry':" SQUARE ",'name':'Idleb',"
                 "'pcode':'SY07','level':'adm1','source':'OCHA'}",
+    [HV_TOKEN] = "{'id':'0123456789ab','party':'ru','role':'party','hash':"
+                 "'00112233445566778899aabbccddeeff00112233445566778899aabbccdd"
+                 "eeff','label':'ops','created_at':'2026-01-01T00:00:00Z',"
+                 "'revoked':false}",
 };
 
 static const char *const *const REQUIRED[HV_KIND_COUNT] = {
@@ -170,6 +147,8 @@ static const char *const *const REQUIRED[HV_KIND_COUNT] = {
     [HV_DELINEATION] =
         (const char *const[]){"id", "geometry", "party", "valid_from", NULL},
     [HV_AREA] = (const char *const[]){"id", "geometry", "name", NULL},
+    [HV_TOKEN] = (const char *const[]){"id", "party", "role", "hash",
+                                       "created_at", NULL},
 };
 
 /* ---- schema: all kinds --------------------------------------------------- */
@@ -180,7 +159,7 @@ static void test_valid_documents(void **state) {
     struct hv_object *o = make(geo, (enum hv_kind)k, VALID[k]);
     assert_non_null(o->id);
     assert_non_null(o->doc);
-    if (k >= HV_ZONE) {
+    if (k >= HV_ZONE && k != HV_TOKEN) {
       assert_non_null(o->geom);
       assert_non_null(o->prepared);
       assert_true(o->minx <= o->maxx && o->miny <= o->maxy);
@@ -230,7 +209,7 @@ static void test_required_members(void **state) {
   struct hv_geo *geo = *state;
   for (int k = 0; k < HV_KIND_COUNT; k++)
     for (const char *const *m = REQUIRED[k]; *m; m++) {
-      json_t *doc = js(VALID[k]);
+      json_t *doc = tu_js(VALID[k]);
       assert_int_equal(json_object_del(doc, *m), 0);
       char want[64];
       snprintf(want, sizeof want, "%s: missing", *m);
@@ -253,7 +232,7 @@ static void test_required_members(void **state) {
 static void test_unknown_member_named(void **state) {
   struct hv_geo *geo = *state;
   for (int k = 0; k < HV_KIND_COUNT; k++) {
-    json_t *doc = js(VALID[k]);
+    json_t *doc = tu_js(VALID[k]);
     json_object_set_new(doc, "colour", json_string("red"));
     refuse_doc(geo, (enum hv_kind)k, doc, HV_ESCHEMA, "colour",
                "unknown member", NULL);
@@ -413,7 +392,7 @@ static void test_member_types(void **state) {
 static void check_vocabulary(struct hv_geo *geo, enum hv_kind kind,
                              const char *member, const char *const *values) {
   for (const char *const *v = values; *v; v++) {
-    json_t *doc = js(VALID[kind]);
+    json_t *doc = tu_js(VALID[kind]);
     json_object_set_new(doc, member, json_string(*v));
     if (strcmp(member, "phase") == 0)
       json_object_del(doc, "phase_history");
@@ -424,13 +403,13 @@ static void check_vocabulary(struct hv_geo *geo, enum hv_kind kind,
     return; /* test_unknown_phase_refused: the history must agree */
   static const char *const bad[] = {"", "Safe", "unknown", NULL};
   for (const char *const *b = bad; *b; b++) {
-    json_t *doc = js(VALID[kind]);
+    json_t *doc = tu_js(VALID[kind]);
     json_object_set_new(doc, member, json_string(*b));
     char want[64];
     snprintf(want, sizeof want, "%s: \"%s\" is not one of", member, *b);
     refuse_doc(geo, kind, doc, HV_ESCHEMA, want, values[0], NULL);
   }
-  json_t *doc = js(VALID[kind]);
+  json_t *doc = tu_js(VALID[kind]);
   json_object_set_new(doc, member, json_integer(1));
   refuse_doc(geo, kind, doc, HV_ESCHEMA, member, values[0], NULL);
 }
@@ -463,11 +442,11 @@ static void test_vocabularies(void **state) {
       "air_strike",     "shelling", "ground_offensive", "military_flight",
       "armed_presence", "siege",    "chemical_weapons", NULL};
   for (const char *const *t = terms; *t; t++) {
-    json_t *doc = js(VALID[HV_AGREEMENT]);
+    json_t *doc = tu_js(VALID[HV_AGREEMENT]);
     json_object_set_new(doc, "terms", json_pack("[s]", *t));
     hv__object_free(geo, make_doc(geo, HV_AGREEMENT, doc));
   }
-  json_t *doc = js(VALID[HV_AGREEMENT]);
+  json_t *doc = tu_js(VALID[HV_AGREEMENT]);
   json_object_set_new(doc, "terms", json_pack("[ss]", "shelling", "bombing"));
   refuse_doc(geo, HV_AGREEMENT, doc, HV_ESCHEMA, "terms[1]", "bombing",
              "air_strike", NULL);
@@ -509,7 +488,8 @@ static void test_vocabularies(void **state) {
 static void test_names_round_trip(void **state) {
   (void)state;
   static const char *const kinds[] = {
-      "party", "agreement", "zone", "corridor", "site", "delineation", "area"};
+      "party", "agreement", "zone", "corridor",
+      "site",  "delineation", "area", "token"};
   for (int k = 0; k < HV_KIND_COUNT; k++) {
     enum hv_kind out;
     assert_string_equal(hv_kind_name((enum hv_kind)k), kinds[k]);
@@ -551,7 +531,7 @@ static void test_names_round_trip(void **state) {
   assert_false(hv_ids_contain(ids, "t"));
   assert_false(hv_ids_contain(NULL, "tr"));
   /* Canonical text: sorted keys, compact. */
-  json_t *doc = js("{'b':1,'a':[1,2],'c':{'z':1,'y':2}}");
+  json_t *doc = tu_js("{'b':1,'a':[1,2],'c':{'z':1,'y':2}}");
   char *canon = hv__canon(doc);
   assert_string_equal(canon, "{\"a\":[1,2],\"b\":1,\"c\":{\"y\":2,\"z\":1}}");
   free(canon);
@@ -887,7 +867,7 @@ static void test_each_ref(void **state) {
 }
 
 int main(void) {
-#define T_(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
+#define T_(f) cmocka_unit_test_setup_teardown(f, tu_geo_setup, tu_geo_teardown)
   const struct CMUnitTest tests[] = {
       T_(test_valid_documents),
       T_(test_required_members),

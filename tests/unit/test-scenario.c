@@ -15,12 +15,8 @@
  * Every geometry this file makes belongs to the db's geometry context and
  * is freed before the db is closed.
  */
-#ifndef _GNU_SOURCE
-#define _GNU_SOURCE /* nftw (CMake defines it for the build) */
-#endif
 #include <errno.h>
 #include <fcntl.h>
-#include <ftw.h>
 #include <math.h>
 #include <setjmp.h>
 #include <spawn.h>
@@ -37,6 +33,7 @@
 #include <cmocka.h>
 
 #include "haven/haven.h"
+#include "testutil.h"
 
 extern char **environ;
 
@@ -61,14 +58,6 @@ struct ctx {
   GEOSGeometry *near;   /* its Azaz-Jarablus stretch (as mkscenario) */
   GEOSGeometry *israel; /* the Natural Earth Israel polygon */
 };
-
-static int rm_entry(const char *path, const struct stat *sb, int flag,
-                    struct FTW *ftw) {
-  (void)sb;
-  (void)flag;
-  (void)ftw;
-  return remove(path);
-}
 
 /* snprintf into buf; 0 when it fits. */
 static int fmt(char *buf, size_t size, const char *f, ...)
@@ -193,7 +182,7 @@ static int group_teardown(void **state) {
   }
   hv_db_close(c->db);
   if (c->run[0])
-    nftw(c->run, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+    tu_rm_tree(c->run);
   free(c);
   *state = NULL;
   return 0;
