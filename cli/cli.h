@@ -28,5 +28,6 @@ int cli_time(const char *opt, const char *text, int64_t *out);
 int cli_number(const char *what, const char *text, double *out);
 
 int cmd_summary(struct cli *c, int argc, char **argv);
+int cmd_token(struct cli *c, int argc, char **argv);
 
 #endif

@@ -625,6 +625,8 @@ int hv_db_delete(struct hv_db *db, const char *author, enum hv_kind kind,
   for (int k = 0; k < HV_KIND_COUNT; k++)
     for (size_t i = 0; i < db->tables[k].n; i++) {
       const struct hv_object *o = db->tables[k].v[i];
+      if (o->kind == HV_TOKEN && o->u.token.revoked)
+        continue; /* a revoked credential holds nothing */
       if (hv__object_each_ref(o, refers, &r))
         return hv_error_set(err, HV_EREF,
                             "%s \"%s\" is referred to by %s \"%s\": change "

@@ -188,6 +188,74 @@ static int read_registry(struct import *im, json_t *root, const char *file) {
   return HV_OK;
 }
 
+/* The flat document of GeoJSON Feature f (borrowed) into *doc (caller
+ * owns), its kind from properties.object into *kind. want: the kind the
+ * caller expects (properties.object may then be omitted), or HV_KIND_COUNT
+ * for "any spatial kind, named by properties.object". */
+static int feature_doc(struct import *im, const json_t *f, const char *file,
+                       const char *where, enum hv_kind want,
+                       enum hv_kind *kind, json_t **doc) {
+  *doc = NULL;
+  const json_t *id = json_object_get(f, "id");
+  const char *idtxt = json_is_string(id) ? json_string_value(id) : "?";
+  const char *ftype = json_string_value(json_object_get(f, "type"));
+  if (!json_is_object(f) || ftype == NULL || strcmp(ftype, "Feature") != 0)
+    return hv_error_set(im->err, HV_ESCHEMA,
+                        "%s: %s (id \"%s\"): type: must be \"Feature\"", file,
+                        where, idtxt);
+  const char *key;
+  json_t *v;
+  json_object_foreach((json_t *)f, key, v) {
+    if (strcmp(key, "type") && strcmp(key, "id") && strcmp(key, "geometry") &&
+        strcmp(key, "properties") && strcmp(key, "bbox"))
+      return hv_error_set(im->err, HV_ESCHEMA,
+                          "%s: %s (id \"%s\"): %s: unknown member of a "
+                          "Feature",
+                          file, where, idtxt, key);
+  }
+  if (!json_is_string(id))
+    return hv_error_set(im->err, HV_ESCHEMA,
+                        "%s: %s: id: missing (every feature needs a string "
+                        "id)",
+                        file, where);
+  const json_t *props = json_object_get(f, "properties");
+  if (!json_is_object(props))
+    return hv_error_set(im->err, HV_ESCHEMA,
+                        "%s: %s (id \"%s\"): properties: missing or not an "
+                        "object",
+                        file, where, idtxt);
+  const json_t *obj = json_object_get(props, "object");
+  const char *object = json_string_value(obj);
+  if (obj == NULL && want != HV_KIND_COUNT) {
+    *kind = want;
+  } else if (object == NULL || hv_kind_parse(object, kind) != HV_OK ||
+             *kind == HV_PARTY || *kind == HV_AGREEMENT ||
+             *kind == HV_TOKEN) {
+    return hv_error_set(im->err, HV_ESCHEMA,
+                        "%s: %s (id \"%s\"): properties.object: must be one "
+                        "of zone, corridor, site, delineation, area",
+                        file, where, idtxt);
+  } else if (want != HV_KIND_COUNT && *kind != want) {
+    return hv_error_set(im->err, HV_ESCHEMA,
+                        "%s: %s (id \"%s\"): properties.object: \"%s\" where "
+                        "a %s was expected",
+                        file, where, idtxt, object, hv_kind_name(want));
+  }
+  if (json_object_get(props, "id") || json_object_get(props, "geometry"))
+    return hv_error_set(im->err, HV_ESCHEMA,
+                        "%s: %s (id \"%s\"): properties: id and geometry "
+                        "belong to the Feature, not its properties",
+                        file, where, idtxt);
+  if ((*doc = json_deep_copy(props)) == NULL)
+    return HV_ENOMEM;
+  json_object_del(*doc, "object");
+  json_object_set(*doc, "id", (json_t *)id);
+  const json_t *geom = json_object_get(f, "geometry");
+  if (geom && !json_is_null(geom))
+    json_object_set(*doc, "geometry", (json_t *)geom);
+  return HV_OK;
+}
+
 static int read_features(struct import *im, json_t *root, const char *file,
                          hv_progress_fn progress, void *ud) {
   const json_t *features = json_object_get(root, "features");
@@ -201,56 +269,11 @@ static int read_features(struct import *im, json_t *root, const char *file,
     snprintf(where, sizeof where, "feature %zu", i);
     if (progress && (i % 8 == 0 || i + 1 == n))
       progress(file, i + 1, n, ud);
-    const json_t *id = json_object_get(f, "id");
-    const char *idtxt = json_is_string(id) ? json_string_value(id) : "?";
-    const char *ftype = json_string_value(json_object_get(f, "type"));
-    if (!json_is_object(f) || ftype == NULL || strcmp(ftype, "Feature") != 0)
-      return hv_error_set(im->err, HV_ESCHEMA,
-                          "%s: %s (id \"%s\"): type: must be \"Feature\"", file,
-                          where, idtxt);
-    const char *key;
-    json_t *v;
-    json_object_foreach(f, key, v) {
-      if (strcmp(key, "type") && strcmp(key, "id") && strcmp(key, "geometry") &&
-          strcmp(key, "properties") && strcmp(key, "bbox"))
-        return hv_error_set(im->err, HV_ESCHEMA,
-                            "%s: %s (id \"%s\"): %s: unknown member of a "
-                            "Feature",
-                            file, where, idtxt, key);
-    }
-    if (!json_is_string(id))
-      return hv_error_set(im->err, HV_ESCHEMA,
-                          "%s: %s: id: missing (every feature needs a string "
-                          "id)",
-                          file, where);
-    const json_t *props = json_object_get(f, "properties");
-    if (!json_is_object(props))
-      return hv_error_set(im->err, HV_ESCHEMA,
-                          "%s: %s (id \"%s\"): properties: missing or not an "
-                          "object",
-                          file, where, idtxt);
-    const char *object = json_string_value(json_object_get(props, "object"));
     enum hv_kind kind;
-    if (object == NULL || hv_kind_parse(object, &kind) != HV_OK ||
-        kind == HV_PARTY || kind == HV_AGREEMENT)
-      return hv_error_set(im->err, HV_ESCHEMA,
-                          "%s: %s (id \"%s\"): properties.object: must be one "
-                          "of zone, corridor, site, delineation, area",
-                          file, where, idtxt);
-    if (json_object_get(props, "id") || json_object_get(props, "geometry"))
-      return hv_error_set(im->err, HV_ESCHEMA,
-                          "%s: %s (id \"%s\"): properties: id and geometry "
-                          "belong to the Feature, not its properties",
-                          file, where, idtxt);
-    json_t *doc = json_deep_copy(props);
-    if (doc == NULL)
-      return HV_ENOMEM;
-    json_object_del(doc, "object");
-    json_object_set(doc, "id", (json_t *)id);
-    const json_t *geom = json_object_get(f, "geometry");
-    if (geom && !json_is_null(geom))
-      json_object_set(doc, "geometry", (json_t *)geom);
-    int rc = add(im, kind, doc, file, where);
+    json_t *doc;
+    int rc = feature_doc(im, f, file, where, HV_KIND_COUNT, &kind, &doc);
+    if (rc == HV_OK)
+      rc = add(im, kind, doc, file, where);
     if (rc != HV_OK)
       return rc;
   }
@@ -475,6 +498,77 @@ int hv_db_import(struct hv_db *db, const char *author, const char *const *paths,
   free(im.v);
   if (rc == HV_OK && stats)
     *stats = st;
+  return rc;
+}
+
+
+/* ---- one object at a time ------------------------------------------------ */
+
+static int spatial(enum hv_kind k) {
+  return k == HV_ZONE || k == HV_CORRIDOR || k == HV_SITE ||
+         k == HV_DELINEATION || k == HV_AREA;
+}
+
+int hv_db_put(struct hv_db *db, const char *author, enum hv_kind kind,
+              const json_t *doc, enum hv_put_mode mode,
+              int64_t expected_version, const struct hv_object **out,
+              struct hv_error *err) {
+  if (out)
+    *out = NULL;
+  if ((unsigned)kind >= HV_KIND_COUNT || kind == HV_TOKEN)
+    return hv_error_set(err, HV_EINVAL, "%s: not written this way",
+                        hv_kind_name(kind));
+  struct import im = {.db = db, .author = author, .err = err,
+                      .now_ms = hv_time_now_ms()};
+  const char *file = "request", *where = "body";
+  json_t *flat = NULL;
+  int rc = HV_OK;
+  if (spatial(kind)) {
+    enum hv_kind k;
+    rc = feature_doc(&im, doc, file, where, kind, &k, &flat);
+  } else if (!json_is_object(doc)) {
+    rc = hv_error_set(err, HV_ESCHEMA, "%s: %s: must be a JSON object", file,
+                      where);
+  } else if ((flat = json_deep_copy(doc)) == NULL) {
+    rc = HV_ENOMEM;
+  }
+  if (rc != HV_OK)
+    return rc;
+  if (expected_version > 0)
+    json_object_set_new(flat, "version", json_integer(expected_version));
+  const char *id = json_string_value(json_object_get(flat, "id"));
+  const struct hv_object *cur = id ? hv_db_get(db, kind, id) : NULL;
+  if (mode == HV_PUT_CREATE && cur) {
+    json_decref(flat);
+    return hv_error_set(err, HV_EEXISTS,
+                        "id: %s \"%s\" exists already (version %lld)",
+                        hv_kind_name(kind), id, (long long)cur->version);
+  }
+  if (mode == HV_PUT_UPDATE && cur == NULL) {
+    json_decref(flat);
+    return hv_error_set(err, HV_ENOTFOUND, "id: no %s \"%s\"",
+                        hv_kind_name(kind), id ? id : "?");
+  }
+  if (mode == HV_PUT_UPDATE && json_object_get(flat, "version") == NULL) {
+    json_decref(flat);
+    return hv_error_set(err, HV_ECONFLICT,
+                        "version: required to update %s \"%s\" (current "
+                        "version %lld)",
+                        hv_kind_name(kind), id, (long long)cur->version);
+  }
+  if ((rc = add(&im, kind, flat, file, where)) == HV_OK)
+    rc = check_all(&im);
+  if (rc == HV_OK && !im.v[0].unchanged) {
+    struct hv__change c = {.obj = im.v[0].obj,
+                           .op = cur ? "update" : "create"};
+    im.v[0].obj = NULL; /* handed to the commit */
+    rc = hv__db_commit(db, author, &c, 1, err);
+  }
+  if (rc == HV_OK && out)
+    *out = hv_db_get(db, kind, id);
+  for (size_t i = 0; i < im.n; i++)
+    hv__object_free(hv_db_geo(db), im.v[i].obj);
+  free(im.v);
   return rc;
 }
 

@@ -1,0 +1,204 @@
+/*
+ * auth.c — bearer tokens and the need-to-know rule.
+ *
+ * Invariants:
+ * - a token's secret is never stored or logged: the token object holds
+ *   BLAKE2b-256(secret) only, and the secret is compared through that hash
+ *   with sodium_memcmp (constant time);
+ * - every decision of who sees what is made by hv_visibility(); the views
+ *   below and the server apply it, never a rule of their own.
+ */
+#include <sodium.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "db_internal.h"
+#include "haven/auth.h"
+
+#define TOKEN_PREFIX "hv1."
+#define ID_BYTES 6      /* 12 hex digits */
+#define SECRET_BYTES 32 /* 43 base64url characters */
+#define SECRET_B64 43
+
+/* Does the role fit the party? (docs/api.md) */
+static int role_fits(const struct hv_db *db, const char *party,
+                     enum hv_role role, struct hv_error *err) {
+  if (role == HV_ROLE_COORDINATOR)
+    return strcmp(party, HV_COORDINATOR) == 0
+               ? HV_OK
+               : hv_error_set(err, HV_EINVAL,
+                              "role: coordinator tokens belong to the party "
+                              "\"%s\"",
+                              HV_COORDINATOR);
+  const struct hv_object *p = hv_db_get(db, HV_PARTY, party);
+  if (p == NULL)
+    return hv_error_set(err, HV_ENOTFOUND, "party: no party \"%s\"", party);
+  const char *kind = p->u.party.kind;
+  int fits = role == HV_ROLE_AGENCY    ? strcmp(kind, "agency") == 0
+             : role == HV_ROLE_MONITOR ? strcmp(kind, "monitor") == 0
+                                       : strcmp(kind, "agency") != 0 &&
+                                             strcmp(kind, "monitor") != 0;
+  if (!fits)
+    return hv_error_set(err, HV_EINVAL,
+                        "role: %s does not fit party \"%s\" (kind %s)",
+                        hv_role_name(role), party, kind);
+  return HV_OK;
+}
+
+int hv_db_token_create(struct hv_db *db, const char *author, const char *party,
+                       enum hv_role role, const char *label,
+                       char text[HV_TOKEN_TEXT_MAX], char id[16],
+                       struct hv_error *err) {
+  text[0] = id[0] = '\0';
+  if ((unsigned)role >= HV_ROLE_COUNT)
+    return hv_error_set(err, HV_EINVAL, "role: unknown");
+  int rc = role_fits(db, party, role, err);
+  if (rc != HV_OK)
+    return rc;
+  uint8_t idb[ID_BYTES], secret[SECRET_BYTES], hash[HV_HASH_BYTES];
+  char idhex[2 * ID_BYTES + 1], b64[SECRET_B64 + 1], hashhex[65], at[32];
+  do { /* a fresh id: collisions are all but impossible, but cheap to rule out */
+    randombytes_buf(idb, sizeof idb);
+    sodium_bin2hex(idhex, sizeof idhex, idb, sizeof idb);
+  } while (hv_db_get(db, HV_TOKEN, idhex) != NULL);
+  randombytes_buf(secret, sizeof secret);
+  sodium_bin2base64(b64, sizeof b64, secret, sizeof secret,
+                    sodium_base64_VARIANT_URLSAFE_NO_PADDING);
+  crypto_generichash(hash, sizeof hash, secret, sizeof secret, NULL, 0);
+  sodium_memzero(secret, sizeof secret);
+  json_t *doc = json_pack("{s:s,s:s,s:s,s:s,s:s}", "id", idhex, "party", party,
+                          "role", hv_role_name(role), "hash",
+                          hv_hash_hex(hash, hashhex), "created_at",
+                          hv_time_format(hv_time_now_ms(), at, sizeof at));
+  if (doc == NULL)
+    return HV_ENOMEM;
+  if (label && *label)
+    json_object_set_new(doc, "label", json_string(label));
+  struct hv__change c = {.op = "create"};
+  if ((rc = hv__object_new(db->geo, HV_TOKEN, doc, &c.obj, err)) != HV_OK ||
+      (rc = hv__db_commit(db, author, &c, 1, err)) != HV_OK) {
+    sodium_memzero(b64, sizeof b64);
+    return rc;
+  }
+  snprintf(text, HV_TOKEN_TEXT_MAX, TOKEN_PREFIX "%s.%s", idhex, b64);
+  snprintf(id, 16, "%s", idhex);
+  sodium_memzero(b64, sizeof b64);
+  return HV_OK;
+}
+
+int hv_db_token_revoke(struct hv_db *db, const char *author, const char *id,
+                       struct hv_error *err) {
+  const struct hv_object *t = hv_db_get(db, HV_TOKEN, id);
+  if (t == NULL)
+    return hv_error_set(err, HV_ENOTFOUND, "no token \"%s\"", id);
+  if (t->u.token.revoked)
+    return HV_OK;
+  json_t *doc = json_deep_copy(t->doc);
+  if (doc == NULL || json_object_set_new(doc, "revoked", json_true())) {
+    json_decref(doc);
+    return HV_ENOMEM;
+  }
+  struct hv__change c = {.op = "revoke"};
+  int rc = hv__object_new(db->geo, HV_TOKEN, doc, &c.obj, err);
+  return rc == HV_OK ? hv__db_commit(db, author, &c, 1, err) : rc;
+}
+
+int hv_db_authenticate(const struct hv_db *db, const char *text,
+                       struct hv_principal *who) {
+  memset(who, 0, sizeof *who);
+  size_t plen = strlen(TOKEN_PREFIX);
+  if (text == NULL ||
+      strlen(text) != plen + 2 * ID_BYTES + 1 + SECRET_B64 ||
+      strncmp(text, TOKEN_PREFIX, plen) != 0 ||
+      text[plen + 2 * ID_BYTES] != '.')
+    return HV_EPERM;
+  char id[2 * ID_BYTES + 1];
+  memcpy(id, text + plen, 2 * ID_BYTES);
+  id[2 * ID_BYTES] = '\0';
+  uint8_t secret[SECRET_BYTES], hash[HV_HASH_BYTES], want[HV_HASH_BYTES];
+  size_t n = 0;
+  if (sodium_base642bin(secret, sizeof secret, text + plen + 2 * ID_BYTES + 1,
+                        SECRET_B64, NULL, &n, NULL,
+                        sodium_base64_VARIANT_URLSAFE_NO_PADDING) != 0 ||
+      n != SECRET_BYTES)
+    return HV_EPERM;
+  crypto_generichash(hash, sizeof hash, secret, sizeof secret, NULL, 0);
+  sodium_memzero(secret, sizeof secret);
+  const struct hv_object *t = hv_db_get(db, HV_TOKEN, id);
+  /* An unknown id is compared against a fixed hash all the same, so that
+   * timing does not tell known ids from unknown ones. */
+  memset(want, 0xa5, sizeof want);
+  if (t)
+    sodium_hex2bin(want, sizeof want, t->u.token.hash,
+                   strlen(t->u.token.hash), NULL, &n, NULL);
+  int same = sodium_memcmp(hash, want, sizeof hash) == 0;
+  if (!t || !same || t->u.token.revoked)
+    return HV_EPERM;
+  if (strcmp(t->u.token.party, HV_COORDINATOR) != 0 &&
+      hv_db_get(db, HV_PARTY, t->u.token.party) == NULL)
+    return HV_EPERM;
+  who->party = t->u.token.party;
+  who->role = t->u.token.role;
+  who->token_id = t->id;
+  return HV_OK;
+}
+
+/* ---- need-to-know ------------------------------------------------------- */
+
+static int listed(const json_t *arr, const char *party) {
+  size_t i;
+  json_t *v;
+  json_array_foreach(arr, i, v) {
+    const char *s = json_string_value(v);
+    if (s && (strcmp(s, "*") == 0 || strcmp(s, party) == 0))
+      return 1;
+  }
+  return 0;
+}
+
+enum hv_visibility hv_visibility(const struct hv_principal *who,
+                                 enum hv_kind kind, const json_t *doc) {
+  if (who->role == HV_ROLE_COORDINATOR)
+    return HV_VIS_FULL;
+  switch (kind) {
+  case HV_TOKEN:
+    return HV_VIS_HIDDEN;
+  case HV_SITE: {
+    const char *by = json_string_value(json_object_get(doc, "notified_by"));
+    if ((by && strcmp(by, who->party) == 0) ||
+        listed(json_object_get(doc, "disclosed_to"), who->party))
+      return HV_VIS_FULL;
+    return HV_VIS_REDACTED;
+  }
+  default:
+    return HV_VIS_FULL; /* the shared map */
+  }
+}
+
+json_t *hv_object_view_json(const struct hv_principal *who,
+                            const struct hv_object *obj) {
+  enum hv_visibility v = hv_visibility(who, obj->kind, obj->doc);
+  if (v == HV_VIS_HIDDEN)
+    return NULL;
+  json_t *j = hv_object_export_json(obj);
+  if (j == NULL)
+    return NULL;
+  if (obj->kind == HV_TOKEN)
+    json_object_del(j, "hash"); /* not even the coordinator needs it */
+  if (v == HV_VIS_REDACTED)
+    json_object_set_new(j, "geometry", json_null());
+  return j;
+}
+
+json_t *hv_ledger_entry_view_json(const struct hv_principal *who,
+                                  const struct hv_ledger_entry *e) {
+  enum hv_kind kind;
+  int full = 1;
+  if (hv_kind_parse(e->kind, &kind) == HV_OK) {
+    json_error_t jerr;
+    json_t *doc = json_loads(e->body, 0, &jerr);
+    full = doc && hv_visibility(who, kind, doc) == HV_VIS_FULL;
+    json_decref(doc);
+  }
+  return hv_ledger_entry_json(e, full);
+}
