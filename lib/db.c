@@ -313,6 +313,14 @@ int hv__db_commit(struct hv_db *db, const char *author,
     const char *id = o ? o->id : changes[i].id;
     const struct hv_object *cur = hv_db_get(db, kind, id);
     int64_t version = cur ? cur->version + 1 : 1;
+    if (cur == NULL) {
+      /* An id deleted earlier continues its versions: they never repeat. */
+      int64_t last = 0;
+      rc = ops->last_version(db->store, hv_kind_name(kind), id, &last);
+      version = last + 1;
+      if (rc != HV_OK)
+        break;
+    }
     if (o && json_object_set_new(o->doc, "version", json_integer(version))) {
       rc = HV_ENOMEM;
       break;

@@ -42,6 +42,10 @@ struct hv__store_ops {
   int (*put_object)(struct hv__store *s, const struct hv__store_object *o);
   /* Removes an object's current document. */
   int (*delete_object)(struct hv__store *s, const char *kind, const char *id);
+  /* The highest version any ledger entry gave (kind, id); 0 when none (a
+   * deleted object's id, created again, continues from there). */
+  int (*last_version)(struct hv__store *s, const char *kind, const char *id,
+                      int64_t *out);
   /* The head: seq 0 and zero hash for an empty ledger. */
   int (*head)(struct hv__store *s, int64_t *seq, uint8_t hash[HV_HASH_BYTES]);
   /* Entries from..to (to 0 = end) in seq order; kind/id filter when

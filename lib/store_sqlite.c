@@ -142,6 +142,24 @@ static int sq_delete_object(struct hv__store *s, const char *kind,
   return step_done(st);
 }
 
+static int sq_last_version(struct hv__store *s, const char *kind,
+                           const char *id, int64_t *out) {
+  sqlite3_stmt *st;
+  *out = 0;
+  if (sqlite3_prepare_v2(S(s)->db,
+                         "SELECT max(version) FROM ledger WHERE kind = ?1 AND "
+                         "obj_id = ?2",
+                         -1, &st, NULL) != SQLITE_OK)
+    return HV_ESTORE;
+  sqlite3_bind_text(st, 1, kind, -1, SQLITE_STATIC);
+  sqlite3_bind_text(st, 2, id, -1, SQLITE_STATIC);
+  int rc = sqlite3_step(st);
+  if (rc == SQLITE_ROW)
+    *out = sqlite3_column_int64(st, 0);
+  sqlite3_finalize(st);
+  return rc == SQLITE_ROW ? HV_OK : HV_ESTORE;
+}
+
 static int sq_head(struct hv__store *s, int64_t *seq,
                    uint8_t hash[HV_HASH_BYTES]) {
   struct sqlite_store *q = S(s);
@@ -262,6 +280,7 @@ static const struct hv__store_ops sqlite_ops = {
     .append = sq_append,
     .put_object = sq_put_object,
     .delete_object = sq_delete_object,
+    .last_version = sq_last_version,
     .head = sq_head,
     .each_entry = sq_each_entry,
     .each_object = sq_each_object,
