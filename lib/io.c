@@ -536,8 +536,11 @@ int hv_db_put(struct hv_db *db, const char *author, enum hv_kind kind,
     return rc;
   if (expected_version > 0)
     json_object_set_new(flat, "version", json_integer(expected_version));
-  const char *id = json_string_value(json_object_get(flat, "id"));
-  const struct hv_object *cur = id ? hv_db_get(db, kind, id) : NULL;
+  /* A copy: flat is handed over (and freed) below, the id is needed after. */
+  char id[HV_ID_MAX + 2];
+  const char *idp = json_string_value(json_object_get(flat, "id"));
+  snprintf(id, sizeof id, "%s", idp ? idp : "?");
+  const struct hv_object *cur = idp ? hv_db_get(db, kind, id) : NULL;
   if (mode == HV_PUT_CREATE && cur) {
     json_decref(flat);
     return hv_error_set(err, HV_EEXISTS,
@@ -547,7 +550,7 @@ int hv_db_put(struct hv_db *db, const char *author, enum hv_kind kind,
   if (mode == HV_PUT_UPDATE && cur == NULL) {
     json_decref(flat);
     return hv_error_set(err, HV_ENOTFOUND, "id: no %s \"%s\"",
-                        hv_kind_name(kind), id ? id : "?");
+                        hv_kind_name(kind), id);
   }
   if (mode == HV_PUT_UPDATE && json_object_get(flat, "version") == NULL) {
     json_decref(flat);
@@ -579,7 +582,7 @@ json_t *hv_object_export_json(const struct hv_object *o) {
   json_t *props = json_copy(o->doc);
   if (props == NULL)
     return NULL;
-  if (o->kind == HV_PARTY || o->kind == HV_AGREEMENT)
+  if (o->geom == NULL) /* parties, agreements, tokens: flat documents */
     return props;
   json_t *geom = json_incref(json_object_get(props, "geometry"));
   json_object_del(props, "geometry");

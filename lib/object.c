@@ -209,6 +209,7 @@ static const struct member SITE_M[] = {COMMON,
                                        {"radius_m", T_NUMBER, 1},
                                        {"notified_by", T_ID, 1},
                                        {"notified_at", T_TIME, 0},
+                                       {"disclosed_to", T_CUSTOM, 0},
                                        {"notes", T_STRING, 0},
                                        {"source", T_STRING, 0},
                                        {NULL, 0, 0}};
