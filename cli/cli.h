@@ -28,6 +28,8 @@ int cli_time(const char *opt, const char *text, int64_t *out);
 int cli_number(const char *what, const char *text, double *out);
 
 int cmd_summary(struct cli *c, int argc, char **argv);
+int cmd_serve(struct cli *c, int argc, char **argv);
+int cmd_routes(struct cli *c, int argc, char **argv);
 int cmd_token(struct cli *c, int argc, char **argv);
 
 #endif

@@ -37,6 +37,10 @@ static const char USAGE[] =
     "  query sponsors PARTY                      the sponsor chain of a party\n"
     "  query agreements PARTY [--at T]           agreements covering a party\n"
     "\n"
+    "The HTTP API (docs/api.md):\n"
+    "  serve [--listen ADDR:PORT] [--threads N] [--max-body BYTES]\n"
+    "  routes                         the routes served, one per line\n"
+    "\n"
     "Credentials of the HTTP API:\n"
     "  token create --party ID --role ROLE [--label TEXT]   printed once\n"
     "  token revoke ID | token list\n"
@@ -646,7 +650,8 @@ int main(int argc, char **argv) {
               {"list", cmd_list},       {"show", cmd_show},
               {"history", cmd_history}, {"phase", cmd_phase},
               {"query", cmd_query},     {"ledger", cmd_ledger},
-              {"summary", cmd_summary}, {"token", cmd_token}};
+              {"summary", cmd_summary}, {"token", cmd_token},
+              {"serve", cmd_serve},     {"routes", cmd_routes}};
   const char *name = argv[optind];
   for (size_t i = 0; i < sizeof cmds / sizeof *cmds; i++)
     if (strcmp(cmds[i].name, name) == 0) {

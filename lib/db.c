@@ -178,6 +178,57 @@ static int genesis(struct hv_db *db, struct hv_error *err) {
   return rc;
 }
 
+/* Frees every object of every table (the tables stay, empty). */
+static void tables_clear(struct hv_db *db, struct hv__table *tables) {
+  for (int k = 0; k < HV_KIND_COUNT; k++) {
+    for (size_t i = 0; i < tables[k].n; i++)
+      hv__object_free(db->geo, tables[k].v[i]);
+    free(tables[k].v);
+    tables[k].v = NULL;
+    tables[k].n = tables[k].cap = 0;
+  }
+}
+
+int hv_db_refresh(struct hv_db *db, int *changed, struct hv_error *err) {
+  if (changed)
+    *changed = 0;
+  const struct hv__store_ops *ops = db->store->ops;
+  int64_t seq;
+  uint8_t hash[HV_HASH_BYTES];
+  int rc = ops->head(db->store, &seq, hash);
+  if (rc != HV_OK)
+    return hv_error_set(err, rc, "%s: cannot read the head: %s", db->dir,
+                        ops->errmsg(db->store));
+  if (seq == db->head_seq && memcmp(hash, db->head_hash, HV_HASH_BYTES) == 0)
+    return HV_OK;
+  /* Load into fresh tables; swap only when all went well. */
+  struct hv_ledger_entry last = {0};
+  if ((rc = ops->each_entry(db->store, seq > 1 ? seq : 1, 0, NULL, NULL,
+                            last_entry, &last)) != HV_OK)
+    return hv_error_set(err, rc, "%s: cannot read the ledger", db->dir);
+  if (last.seq != seq || memcmp(last.hash, hash, HV_HASH_BYTES) != 0)
+    return hv_error_set(err, HV_ETAMPER,
+                        "%s: the ledger's tail does not match its head: run "
+                        "`haven ledger verify`",
+                        db->dir);
+  struct hv__table old[HV_KIND_COUNT];
+  memcpy(old, db->tables, sizeof old);
+  memset(db->tables, 0, sizeof db->tables);
+  if ((rc = ops->each_object(db->store, load_object, db)) != HV_OK) {
+    tables_clear(db, db->tables);
+    memcpy(db->tables, old, sizeof old);
+    return hv_error_set(err, rc, "%s: cannot reload the stored objects",
+                        db->dir);
+  }
+  tables_clear(db, old);
+  db->head_seq = seq;
+  db->head_time_ms = last.time_ms;
+  memcpy(db->head_hash, hash, HV_HASH_BYTES);
+  if (changed)
+    *changed = 1;
+  return HV_OK;
+}
+
 int hv_db_open(const char *dir, struct hv_db **out, struct hv_error *err) {
   *out = NULL;
   if (sodium_init() < 0)
@@ -242,11 +293,7 @@ fail:
 void hv_db_close(struct hv_db *db) {
   if (db == NULL)
     return;
-  for (int k = 0; k < HV_KIND_COUNT; k++) {
-    for (size_t i = 0; i < db->tables[k].n; i++)
-      hv__object_free(db->geo, db->tables[k].v[i]);
-    free(db->tables[k].v);
-  }
+  tables_clear(db, db->tables);
   if (db->store)
     db->store->ops->close(db->store);
   hv_geo_free(db->geo);

@@ -166,8 +166,19 @@ int hv_db_delete(struct hv_db *db, const char *author, enum hv_kind kind,
                  const char *id, int64_t expected_version,
                  struct hv_error *err);
 
-/* The store's head: the number of ledger entries. */
+/* The store's head as this db last saw it: the number of ledger entries. */
 int64_t hv_db_head_seq(const struct hv_db *db);
+
+/*
+ * Catches up with writes made to the store by another process (a
+ * `haven token create` or `haven import` while a server runs): when the
+ * store's head differs from this db's, reloads every object. *changed (may
+ * be NULL) says whether it did. Objects borrowed before a reload are freed
+ * by it. Cheap when nothing changed (one read of the head).
+ * Errors: HV_ESTORE, HV_ETAMPER (the tail does not match the head), HV_ENOMEM;
+ * on error the db keeps its previous view.
+ */
+int hv_db_refresh(struct hv_db *db, int *changed, struct hv_error *err);
 
 /* Import statistics. */
 struct hv_import_stats {

@@ -95,13 +95,15 @@ int hv_ledger_verify_export(FILE *f, struct hv_verify_report *report,
                             struct hv_error *err);
 
 /* Calls fn for entries from_seq..to_seq (inclusive; to_seq 0 = to the end)
- * in order; fn returns non-zero to stop. The entry is borrowed for the call.
- * Errors: HV_ESTORE. */
+ * in order; fn returns non-zero to stop, and that value is returned (so a
+ * callback can stop with a positive value of its own). The entry is
+ * borrowed for the call. Errors: HV_ESTORE. */
 int hv_ledger_each(struct hv_db *db, int64_t from_seq, int64_t to_seq,
                    int (*fn)(const struct hv_ledger_entry *e, void *ud),
                    void *ud);
 
-/* Calls fn for every entry that wrote object (kind, id), oldest first. */
+/* Calls fn for every entry that wrote object (kind, id), oldest first; as
+ * hv_ledger_each for stopping and errors. */
 int hv_ledger_history(struct hv_db *db, enum hv_kind kind, const char *id,
                       int (*fn)(const struct hv_ledger_entry *e, void *ud),
                       void *ud);

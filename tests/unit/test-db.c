@@ -496,6 +496,45 @@ static void test_stale_version_conflicts(void **state) {
   assert_true(ledger(c->db).n == before.n + 1);
 }
 
+/* Two handles on one store (a server and a command): a write through one
+ * is refused by the other until it refreshes; after hv_db_refresh it sees
+ * the write and can write again. */
+static void test_refresh_sees_other_writer(void **state) {
+  struct ctx *c = *state;
+  import_base(c->db);
+  struct hv_db *other;
+  struct hv_error err = {0};
+  assert_int_equal(hv_db_open(c->dir, &other, &err), HV_OK);
+  int changed = -1;
+  assert_int_equal(hv_db_refresh(c->db, &changed, &err), HV_OK);
+  assert_int_equal(changed, 0);
+  assert_int_equal(hv_db_zone_set_phase(other, "tr", "idlib-dez",
+                                        HV_PHASE_SUSPENDED,
+                                        T("2018-01-01T00:00:00Z"), NULL, 1,
+                                        &err),
+                   HV_OK);
+  /* The stale handle may not chain onto a head it did not see. */
+  assert_int_equal(hv_db_zone_set_phase(c->db, "tr", "idlib-dez",
+                                        HV_PHASE_SUSPENDED,
+                                        T("2018-01-02T00:00:00Z"), NULL, 1,
+                                        &err),
+                   HV_ECONFLICT);
+  assert_int_equal(get(c->db, HV_ZONE, "idlib-dez")->version, 1);
+  assert_int_equal(hv_db_refresh(c->db, &changed, &err), HV_OK);
+  assert_int_equal(changed, 1);
+  const struct hv_object *z = get(c->db, HV_ZONE, "idlib-dez");
+  assert_int_equal(z->version, 2);
+  assert_int_equal(z->u.zone.phase, HV_PHASE_SUSPENDED);
+  assert_true(hv_db_head_seq(c->db) == hv_db_head_seq(other));
+  assert_int_equal(hv_db_zone_set_phase(c->db, "tr", "idlib-dez",
+                                        HV_PHASE_OPEN,
+                                        T("2018-02-01T00:00:00Z"), NULL, 2,
+                                        &err),
+                   HV_OK);
+  hv_db_close(other);
+  verify(c->db);
+}
+
 static void test_persistence(void **state) {
   struct ctx *c = *state;
   import_base(c->db);
@@ -952,6 +991,7 @@ int main(void) {
       T_(test_phase_change_by_import_of_future_zone),
       T_(test_phase_history_only_grows),
       T_(test_stale_version_conflicts),
+      T_(test_refresh_sees_other_writer),
       T_(test_persistence),
       T_(test_zones_at),
       T_(test_within_nearest_first),
