@@ -193,14 +193,21 @@ int hv_db_refresh(struct hv_db *db, int *changed, struct hv_error *err) {
   if (changed)
     *changed = 0;
   const struct hv__store_ops *ops = db->store->ops;
-  int64_t seq;
+  int64_t seq, dv;
   uint8_t hash[HV_HASH_BYTES];
-  int rc = ops->head(db->store, &seq, hash);
+  /* Nobody else committed since we last looked: nothing to read. */
+  int rc = ops->data_version(db->store, &dv);
+  if (rc == HV_OK && dv == db->data_version)
+    return HV_OK;
+  if (rc == HV_OK)
+    rc = ops->head(db->store, &seq, hash);
   if (rc != HV_OK)
     return hv_error_set(err, rc, "%s: cannot read the head: %s", db->dir,
                         ops->errmsg(db->store));
-  if (seq == db->head_seq && memcmp(hash, db->head_hash, HV_HASH_BYTES) == 0)
+  if (seq == db->head_seq && memcmp(hash, db->head_hash, HV_HASH_BYTES) == 0) {
+    db->data_version = dv;
     return HV_OK;
+  }
   /* Load into fresh tables; swap only when all went well. */
   struct hv_ledger_entry last = {0};
   if ((rc = ops->each_entry(db->store, seq > 1 ? seq : 1, 0, NULL, NULL,
@@ -221,6 +228,7 @@ int hv_db_refresh(struct hv_db *db, int *changed, struct hv_error *err) {
                         db->dir);
   }
   tables_clear(db, old);
+  db->data_version = dv;
   db->head_seq = seq;
   db->head_time_ms = last.time_ms;
   memcpy(db->head_hash, hash, HV_HASH_BYTES);
@@ -238,6 +246,7 @@ int hv_db_open(const char *dir, struct hv_db **out, struct hv_error *err) {
     free(db);
     return HV_ENOMEM;
   }
+  db->data_version = -1; /* unknown: the first refresh reads the head */
   int rc = hv_geo_new(&db->geo);
   if (rc != HV_OK) {
     hv_error_set(err, rc, "cannot start the geometry engine");

@@ -23,6 +23,7 @@ struct hv_db {
   int64_t head_seq;
   int64_t head_time_ms;
   uint8_t head_hash[HV_HASH_BYTES];
+  int64_t data_version; /* the store's, when the registry last matched it */
 };
 
 /* One change to write: the new object (taken by hv__db_commit) and the

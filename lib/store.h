@@ -46,6 +46,10 @@ struct hv__store_ops {
    * deleted object's id, created again, continues from there). */
   int (*last_version)(struct hv__store *s, const char *kind, const char *id,
                       int64_t *out);
+  /* A number that changes when another connection or process commits to
+   * the store (not on this handle's own commits): a cheap "did anyone else
+   * write?". */
+  int (*data_version)(struct hv__store *s, int64_t *out);
   /* The head: seq 0 and zero hash for an empty ledger. */
   int (*head)(struct hv__store *s, int64_t *seq, uint8_t hash[HV_HASH_BYTES]);
   /* Entries from..to (to 0 = end) in seq order; kind/id filter when

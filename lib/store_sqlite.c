@@ -24,7 +24,7 @@
 struct sqlite_store {
   struct hv__store base;
   sqlite3 *db;
-  sqlite3_stmt *append, *put, *del, *set_meta;
+  sqlite3_stmt *append, *put, *del, *set_meta, *dv;
 };
 
 static const char SCHEMA[] =
@@ -56,6 +56,7 @@ static void sq_close(struct hv__store *s) {
   sqlite3_finalize(q->append);
   sqlite3_finalize(q->put);
   sqlite3_finalize(q->del);
+  sqlite3_finalize(q->dv);
   sqlite3_finalize(q->set_meta);
   sqlite3_close(q->db);
   free(q);
@@ -157,6 +158,19 @@ static int sq_last_version(struct hv__store *s, const char *kind,
   if (rc == SQLITE_ROW)
     *out = sqlite3_column_int64(st, 0);
   sqlite3_finalize(st);
+  return rc == SQLITE_ROW ? HV_OK : HV_ESTORE;
+}
+
+static int sq_data_version(struct hv__store *s, int64_t *out) {
+  struct sqlite_store *q = S(s);
+  if (q->dv == NULL &&
+      sqlite3_prepare_v3(q->db, "PRAGMA data_version", -1,
+                         SQLITE_PREPARE_PERSISTENT, &q->dv,
+                         NULL) != SQLITE_OK)
+    return HV_ESTORE;
+  int rc = sqlite3_step(q->dv);
+  *out = rc == SQLITE_ROW ? sqlite3_column_int64(q->dv, 0) : -1;
+  sqlite3_reset(q->dv);
   return rc == SQLITE_ROW ? HV_OK : HV_ESTORE;
 }
 
@@ -281,6 +295,7 @@ static const struct hv__store_ops sqlite_ops = {
     .put_object = sq_put_object,
     .delete_object = sq_delete_object,
     .last_version = sq_last_version,
+    .data_version = sq_data_version,
     .head = sq_head,
     .each_entry = sq_each_entry,
     .each_object = sq_each_object,
