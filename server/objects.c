@@ -19,6 +19,8 @@
  */
 #include <errno.h>
 #include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -240,6 +242,29 @@ static int agency_may_write(struct hv__req *r, enum hv_kind k,
   return 1;
 }
 
+/* A conditional write names the version it changes: when expected (from
+ * hv__write_version) is 0, replies 409 with the current version and the
+ * message fmt saying how to name it, and returns 0; else returns 1. */
+static __attribute__((format(printf, 4, 5))) int
+version_named(struct hv__req *r, int64_t expected, int64_t current,
+              const char *fmt, ...) {
+  if (expected != 0)
+    return 1;
+  char msg[1200];
+  va_list ap;
+  va_start(ap, fmt);
+  vsnprintf(msg, sizeof msg, fmt, ap);
+  va_end(ap);
+  return hv__fail_conflict(r, current, "%s", msg);
+}
+
+/* The 409 of a write the library refused as a conflict: its message, else
+ * dflt. */
+static void conflict(struct hv__req *r, int64_t current,
+                     const struct hv_error *err, const char *dflt) {
+  hv__fail_conflict(r, current, "%s", err->msg[0] ? err->msg : dflt);
+}
+
 void hv__h_create(struct hv__req *r) {
   struct hv_db *db = r->srv->db;
   enum hv_kind k = route_kind(r);
@@ -262,8 +287,7 @@ void hv__h_create(struct hv__req *r) {
   if (rc == HV_EEXISTS) {
     const struct hv_object *cur = id ? hv_db_get(db, k, id) : NULL;
     if (cur && hv_visibility(&r->who, k, cur->doc) != HV_VIS_HIDDEN)
-      hv__fail_conflict(r, cur->version, "%s",
-                        err.msg[0] ? err.msg : "id exists");
+      conflict(r, cur->version, &err, "id exists");
     else
       hv__fail_lib(r, rc, &err);
   } else if (rc != HV_OK) {
@@ -290,13 +314,11 @@ void hv__h_update(struct hv__req *r) {
       !agency_may_write(r, k, doc, o))
     goto out;
   int64_t current = o->version;
-  if (expected == 0) {
-    hv__fail_conflict(r, current,
-                      "version required: send the version you change (the "
-                      "body's version or If-Match: \"%lld\")",
-                      (long long)current);
+  if (!version_named(r, expected, current,
+                     "version required: send the version you change (the "
+                     "body's version or If-Match: \"%lld\")",
+                     (long long)current))
     goto out;
-  }
   struct hv_error err = {0};
   struct timespec t = hv__write_begin();
   int rc = hv_db_put(db, r->party, k, doc, HV_PUT_UPDATE, expected, NULL, &err);
@@ -304,7 +326,7 @@ void hv__h_update(struct hv__req *r) {
   if (rc == HV_OK && (o = hv_db_get(db, k, r->id)) == NULL)
     rc = hv_error_set(&err, HV_ENOMEM, "the object written is not found");
   if (rc == HV_ECONFLICT)
-    hv__fail_conflict(r, current, "%s", err.msg[0] ? err.msg : "stale version");
+    conflict(r, current, &err, "stale version");
   else if (rc != HV_OK)
     hv__fail_lib(r, rc, &err);
   else
@@ -334,13 +356,11 @@ void hv__h_delete(struct hv__req *r) {
   if (!hv__write_version(r, v, &expected) || !agency_may_write(r, k, NULL, o))
     goto out;
   int64_t current = o->version;
-  if (expected == 0) {
-    hv__fail_conflict(r, current,
-                      "version required: send the version you delete "
-                      "(If-Match: \"%lld\" or {\"version\": %lld})",
-                      (long long)current, (long long)current);
+  if (!version_named(r, expected, current,
+                     "version required: send the version you delete "
+                     "(If-Match: \"%lld\" or {\"version\": %lld})",
+                     (long long)current, (long long)current))
     goto out;
-  }
   struct hv_error err = {0};
   struct timespec t = hv__write_begin();
   int rc = hv_db_delete(db, r->party, k, r->id, expected, &err);
@@ -348,7 +368,7 @@ void hv__h_delete(struct hv__req *r) {
   if (rc == HV_ECONFLICT || rc == HV_EREF) {
     /* Stale, or another object refers to it: both are conflicts with the
      * state of the map, which the client must look at again. */
-    hv__fail_conflict(r, current, "%s", err.msg[0] ? err.msg : hv_strerror(rc));
+    conflict(r, current, &err, hv_strerror(rc));
   } else if (rc != HV_OK) {
     hv__fail_lib(r, rc, &err);
   } else {
@@ -460,20 +480,18 @@ void hv__h_phase(struct hv__req *r) {
   if (!hv__write_version(r, json_object_get(doc, "version"), &expected))
     goto out;
   int64_t current = z->version;
-  if (expected == 0) {
-    hv__fail_conflict(r, current,
-                      "version required: send the zone's version you change "
-                      "(\"version\": %lld or If-Match)",
-                      (long long)current);
+  if (!version_named(r, expected, current,
+                     "version required: send the zone's version you change "
+                     "(\"version\": %lld or If-Match)",
+                     (long long)current))
     goto out;
-  }
   struct hv_error err = {0};
   struct timespec t = hv__write_begin();
   int rc = hv_db_zone_set_phase(db, r->party, r->id, phase, at,
                                 json_string_value(jr), expected, &err);
   hv__write_end(r, &t);
   if (rc == HV_ECONFLICT) {
-    hv__fail_conflict(r, current, "%s", err.msg[0] ? err.msg : "stale version");
+    conflict(r, current, &err, "stale version");
   } else if (rc == HV_EPHASE || rc == HV_EINVAL) {
     const char *msg = err.msg[0] ? err.msg : hv_strerror(rc);
     char field[128];

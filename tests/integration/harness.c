@@ -8,11 +8,10 @@
  * requests reuse their connection (as a real client does).
  */
 #ifndef _GNU_SOURCE
-#define _GNU_SOURCE /* nftw, prctl (CMake defines it for the build) */
+#define _GNU_SOURCE /* prctl (CMake defines it for the build) */
 #endif
 #include <errno.h>
 #include <fcntl.h>
-#include <ftw.h>
 #include <glob.h>
 #include <netinet/in.h>
 #include <setjmp.h>
@@ -35,6 +34,8 @@
 #include <haven/auth.h>
 #include <haven/haven.h>
 
+/* The unit tests' helpers (haven_testutil, linked in) serve here too. */
+#include "../unit/testutil.h"
 #include "harness.h"
 
 /* ---- files and processes ---------------------------------------------- */
@@ -47,26 +48,10 @@ const char *it_env(const char *name) {
 }
 
 const char *it_path(char *buf, size_t size, const char *dir, const char *name) {
-  int n = snprintf(buf, size, "%s/%s", dir, name);
-  if (n < 0 || (size_t)n >= size)
-    fail_msg("path too long: %s/%s", dir, name);
-  return buf;
+  return tu_path_in(buf, size, dir, name);
 }
 
-/* nftw callback: removes one entry (children first with FTW_DEPTH). */
-static int rm_entry(const char *path, const struct stat *sb, int flag,
-                    struct FTW *ftw) {
-  (void)sb;
-  (void)flag;
-  (void)ftw;
-  return remove(path);
-}
-
-void it_rm_tree(const char *path) {
-  struct stat sb;
-  if (lstat(path, &sb) == 0)
-    nftw(path, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
-}
+void it_rm_tree(const char *path) { tu_rm_tree(path); }
 
 void it_workdir(char *buf, size_t size, const char *name) {
   int n = snprintf(buf, size, "%s/%s-%ld", it_env("HAVEN_SCRATCH_DIR"), name,
@@ -537,12 +522,7 @@ void it_http_cleanup(void) {
   g_curl_init = 0;
 }
 
-struct growbuf {
-  char *p;
-  size_t len, cap;
-};
-
-static size_t grow(struct growbuf *b, const char *data, size_t n) {
+size_t it_buf_add(struct it_buf *b, const char *data, size_t n) {
   if (b->len + n + 1 > b->cap) {
     size_t cap = b->cap ? b->cap : 1024;
     while (cap < b->len + n + 1)
@@ -560,7 +540,7 @@ static size_t grow(struct growbuf *b, const char *data, size_t n) {
 }
 
 static size_t on_data(char *data, size_t size, size_t nmemb, void *ud) {
-  return grow(ud, data, size * nmemb);
+  return it_buf_add(ud, data, size * nmemb);
 }
 
 /* The body of a chunked upload. */
@@ -614,7 +594,7 @@ long it_http(const struct it_server *s, const struct it_req *q,
   char url[2048];
   if (snprintf(url, sizeof url, "%s%s", s->base, q->path) >= (int)sizeof url)
     fail_msg("URL too long: %s", q->path);
-  struct growbuf body = {0}, head = {0};
+  struct it_buf body = {0}, head = {0};
   struct curl_slist *hdrs = NULL;
   char line[512];
   char errbuf[CURL_ERROR_SIZE] = "";
@@ -734,19 +714,7 @@ const char *it_fresh_src(void) {
 
 /* ---- JSON ------------------------------------------------------------- */
 
-json_t *it_js(const char *quoted) {
-  size_t n = strlen(quoted);
-  char *s = malloc(n + 1);
-  assert_non_null(s);
-  for (size_t i = 0; i <= n; i++)
-    s[i] = quoted[i] == '\'' ? '"' : quoted[i];
-  json_error_t jerr;
-  json_t *j = json_loads(s, 0, &jerr);
-  if (j == NULL)
-    fail_msg("bad test JSON: %s: %s", jerr.text, s);
-  free(s);
-  return j;
-}
+json_t *it_js(const char *quoted) { return tu_js(quoted); }
 
 const char *it_jstr(const json_t *obj, const char *key) {
   const char *s = json_string_value(json_object_get(obj, key));

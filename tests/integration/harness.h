@@ -170,6 +170,15 @@ size_t it_denied_count(void);
 const struct it_denied *it_denied_at(size_t i);
 void it_denied_reset(void);
 
+/* A growing byte buffer, kept NUL-terminated (p malloc'd; zeroed: empty). */
+struct it_buf {
+  char *p;
+  size_t len, cap;
+};
+
+/* Appends n bytes of data to b; n, or 0 when out of memory (as curl wants). */
+size_t it_buf_add(struct it_buf *b, const char *data, size_t n);
+
 /* ---- JSON ------------------------------------------------------------- */
 
 /* Parses JSON written with single quotes ('x' -> "x"); caller decrefs. */

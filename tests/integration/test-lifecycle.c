@@ -73,15 +73,14 @@ struct xfer {
   CURL *h;
   struct curl_slist *hdrs;
   char url[512];
-  char *body; /* request body (owned), NULL for GET */
-  char *out;  /* reply body */
-  size_t len, cap;
-  int hold;         /* 1: stop reading after the first bytes */
-  int held;         /* the transfer is paused */
-  int sent;         /* the request headers went out */
-  int continued;    /* the server answered "100 Continue" */
-  size_t sent_body; /* bytes of a slow upload's body sent */
-  int done;         /* finished (result, status) */
+  char *body;        /* request body (owned), NULL for GET */
+  struct it_buf out; /* reply body */
+  int hold;          /* 1: stop reading after the first bytes */
+  int held;          /* the transfer is paused */
+  int sent;          /* the request headers went out */
+  int continued;     /* the server answered "100 Continue" */
+  size_t sent_body;  /* bytes of a slow upload's body sent */
+  int done;          /* finished (result, status) */
   CURLcode result;
   long status;
   char kind[16], id[64]; /* what a write creates */
@@ -92,24 +91,11 @@ static int g_hold_all = 1; /* holding transfers stay paused while set */
 static size_t on_body(char *data, size_t size, size_t nmemb, void *ud) {
   struct xfer *x = ud;
   size_t n = size * nmemb;
-  if (x->hold && g_hold_all && x->len > 0) {
+  if (x->hold && g_hold_all && x->out.len > 0) {
     x->held = 1;
     return CURL_WRITEFUNC_PAUSE;
   }
-  if (x->len + n + 1 > x->cap) {
-    size_t cap = x->cap ? x->cap * 2 : 65536;
-    while (cap < x->len + n + 1)
-      cap *= 2;
-    char *p = realloc(x->out, cap);
-    if (p == NULL)
-      return 0;
-    x->out = p;
-    x->cap = cap;
-  }
-  memcpy(x->out + x->len, data, n);
-  x->len += n;
-  x->out[x->len] = '\0';
-  return n;
+  return it_buf_add(&x->out, data, n);
 }
 
 static int on_debug(CURL *h, curl_infotype type, char *data, size_t size,
@@ -174,8 +160,27 @@ static void xfer_free(struct xfer *x) {
     curl_easy_cleanup(x->h);
   curl_slist_free_all(x->hdrs);
   free(x->body);
-  free(x->out);
+  free(x->out.p);
   memset(x, 0, sizeof *x);
+}
+
+/* The next finished transfer of the multi set, marked done (result,
+ * status) and taken out of the set; NULL when none has finished. */
+static struct xfer *next_done(CURLM *m) {
+  CURLMsg *msg;
+  int left;
+  while ((msg = curl_multi_info_read(m, &left)) != NULL) {
+    if (msg->msg != CURLMSG_DONE)
+      continue;
+    struct xfer *x;
+    curl_easy_getinfo(msg->easy_handle, CURLINFO_PRIVATE, (char **)&x);
+    x->done = 1;
+    x->result = msg->data.result;
+    curl_easy_getinfo(msg->easy_handle, CURLINFO_RESPONSE_CODE, &x->status);
+    curl_multi_remove_handle(m, msg->easy_handle);
+    return x;
+  }
+  return NULL;
 }
 
 /* Runs the multi set for up to ms milliseconds, marking finished
@@ -185,18 +190,8 @@ static int drive(CURLM *m, long ms) {
   int running = 0;
   do {
     curl_multi_perform(m, &running);
-    CURLMsg *msg;
-    int left;
-    while ((msg = curl_multi_info_read(m, &left)) != NULL) {
-      if (msg->msg != CURLMSG_DONE)
-        continue;
-      struct xfer *x;
-      curl_easy_getinfo(msg->easy_handle, CURLINFO_PRIVATE, (char **)&x);
-      x->done = 1;
-      x->result = msg->data.result;
-      curl_easy_getinfo(msg->easy_handle, CURLINFO_RESPONSE_CODE, &x->status);
-      curl_multi_remove_handle(m, msg->easy_handle);
-    }
+    while (next_done(m) != NULL)
+      continue;
     if (running == 0)
       break;
     int64_t left_ms = end - it_mono_ms();
@@ -374,13 +369,13 @@ static void test_graceful_stop(void **state) {
                "%zu bytes: %.300s",
                i, x[i].url,
                x[i].done ? curl_easy_strerror(x[i].result) : "not finished",
-               x[i].status, x[i].len, x[i].out ? x[i].out : "");
+               x[i].status, x[i].out.len, x[i].out.p ? x[i].out.p : "");
     json_error_t jerr;
-    json_t *j = json_loadb(x[i].out, x[i].len, 0, &jerr);
+    json_t *j = json_loadb(x[i].out.p, x[i].out.len, 0, &jerr);
     if (j == NULL)
       fail_msg("request %d (%s): the reply (%zu bytes) is not whole JSON: "
                "%s",
-               i, x[i].url, x[i].len, jerr.text);
+               i, x[i].url, x[i].out.len, jerr.text);
     size_t n = json_array_size(json_object_get(j, "items"));
     if (i < I_LEDGER ? n != (size_t)areas : i < I_UPLOAD ? n == 0 : 0)
       fail_msg("request %d (%s): %zu items", i, x[i].url, n);
@@ -529,21 +524,13 @@ static void test_kill9(void **state) {
     while (!killed) {
       int running = 0;
       curl_multi_perform(m, &running);
-      CURLMsg *msg;
-      int left;
-      while ((msg = curl_multi_info_read(m, &left)) != NULL) {
-        if (msg->msg != CURLMSG_DONE)
-          continue;
-        struct xfer *w;
-        curl_easy_getinfo(msg->easy_handle, CURLINFO_PRIVATE, (char **)&w);
-        long status = 0;
-        curl_easy_getinfo(msg->easy_handle, CURLINFO_RESPONSE_CODE, &status);
-        curl_multi_remove_handle(m, msg->easy_handle);
-        if (msg->data.result != CURLE_OK || status != 201)
+      struct xfer *w;
+      while ((w = next_done(m)) != NULL) {
+        if (w->result != CURLE_OK || w->status != 201)
           fail_msg("round %d: POST %s %s before the kill: %s, status %ld: "
                    "%.300s",
-                   round, w->kind, w->id, curl_easy_strerror(msg->data.result),
-                   status, w->out ? w->out : "");
+                   round, w->kind, w->id, curl_easy_strerror(w->result),
+                   w->status, w->out.p ? w->out.p : "");
         note_acked(w);
         if (kill_at < 0)
           kill_at = it_mono_ms() + delay;

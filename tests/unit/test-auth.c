@@ -33,11 +33,6 @@
 
 /* ---- helpers ------------------------------------------------------------- */
 
-struct ctx {
-  char dir[4096];
-  struct hv_db *db;
-};
-
 #define TEXT_LEN 60 /* "hv1." + 12 + "." + 43 */
 #define SECRET_OFF 17
 #define SECRET_LEN 43
@@ -52,42 +47,8 @@ static void put_ok(struct hv_db *db, enum hv_kind kind, const char *json) {
     fail_msg("put %s: %s: %s", json, hv_err_name(rc), err.msg);
 }
 
-/* The scenario, a monitor party and two sites with a disclosure list. */
-static int load_scenario(struct hv_db *db) {
-  char r[4096], z[4096], p[4096];
-  const char *paths[] = {tu_fixture(r, sizeof r, "registry.json"),
-                         tu_fixture(z, sizeof z, "zones.geojson"),
-                         tu_fixture(p, sizeof p, "places.geojson")};
-  struct hv_error err = {0};
-  struct hv_import_stats st;
-  if (hv_db_import(db, HV_COORDINATOR, paths, 3, NULL, NULL, &st, &err) !=
-      HV_OK) {
-    print_error("import: %s\n", err.msg);
-    return -1;
-  }
-  return 0;
-}
-
-static int setup(void **state) {
-  struct ctx *c = calloc(1, sizeof *c);
-  if (c == NULL)
-    return -1;
-  if (tu_open_store(c->dir, sizeof c->dir, "auth", &c->db) != 0 ||
-      load_scenario(c->db) != 0) {
-    tu_close_store(c->db, c->dir);
-    free(c);
-    return -1;
-  }
-  *state = c;
-  return 0;
-}
-
-static int teardown(void **state) {
-  struct ctx *c = *state;
-  tu_close_store(c->db, c->dir);
-  free(c);
-  return 0;
-}
+/* Each test's store holds the fixture scenario. */
+static int setup(void **state) { return tu_store_setup(state, "auth", 1); }
 
 /* A monitor party "obs" (written inside the test, so that a failure is
  * reported as the test's). */
@@ -115,38 +76,6 @@ static void add_disclosed_sites(struct hv_db *db) {
          "'coordinates':[36.333,35.444]},'properties':{'name':'Depot',"
          "'category':'school','radius_m':300,'notified_by':'un-ocha',"
          "'disclosed_to':['*']}}");
-}
-
-struct ledger_info {
-  int64_t n;
-  char last_op[32], last_kind[32], last_id[80], last_author[64];
-};
-
-static int ledger_cb(const struct hv_ledger_entry *e, void *ud) {
-  struct ledger_info *li = ud;
-  li->n++;
-  snprintf(li->last_op, sizeof li->last_op, "%s", e->op);
-  snprintf(li->last_kind, sizeof li->last_kind, "%s", e->kind);
-  snprintf(li->last_id, sizeof li->last_id, "%s", e->id);
-  snprintf(li->last_author, sizeof li->last_author, "%s", e->author);
-  return 0;
-}
-
-static struct ledger_info ledger(struct hv_db *db) {
-  struct ledger_info li;
-  memset(&li, 0, sizeof li);
-  assert_int_equal(hv_ledger_each(db, 1, 0, ledger_cb, &li), HV_OK);
-  return li;
-}
-
-static struct hv_verify_report verify(struct hv_db *db) {
-  struct hv_verify_report rep;
-  struct hv_error err = {0};
-  int rc = hv_ledger_verify(db, &rep, &err);
-  if (rc != HV_OK)
-    fail_msg("ledger does not verify: %s: %s", hv_err_name(rc), err.msg);
-  assert_int_equal(rep.entries, hv_db_head_seq(db));
-  return rep;
 }
 
 /* Creates a token; fails the test unless it is made. */
@@ -198,7 +127,7 @@ static int find_cb(const struct hv_ledger_entry *e, void *ud) {
 /* ---- creating tokens ----------------------------------------------------- */
 
 static void test_token_create_form(void **state) {
-  struct ctx *c = *state;
+  struct tu_store *c = *state;
   int64_t head = hv_db_head_seq(c->db);
   char text[HV_TOKEN_TEXT_MAX], id[16];
   struct hv_error err = {0};
@@ -220,7 +149,7 @@ static void test_token_create_form(void **state) {
 
   /* One ledger entry, creating the token object. */
   assert_int_equal(hv_db_head_seq(c->db), head + 1);
-  struct ledger_info li = ledger(c->db);
+  struct tu_ledger_info li = tu_ledger(c->db);
   assert_string_equal(li.last_op, "create");
   assert_string_equal(li.last_kind, "token");
   assert_string_equal(li.last_id, id);
@@ -268,11 +197,11 @@ static void test_token_create_form(void **state) {
   token_ok(c->db, "tr", HV_ROLE_PARTY, text2, id2);
   assert_string_not_equal(id, id2);
   assert_true(memcmp(text + SECRET_OFF, text2 + SECRET_OFF, SECRET_LEN) != 0);
-  verify(c->db);
+  tu_verify(c->db);
 }
 
 static void test_token_role_fits_party(void **state) {
-  struct ctx *c = *state;
+  struct tu_store *c = *state;
   add_monitor(c->db);
   static const struct {
     const char *party;
@@ -327,13 +256,13 @@ static void test_token_role_fits_party(void **state) {
         assert_non_null(strstr(err.msg, cases[i].party));
     }
   }
-  verify(c->db);
+  tu_verify(c->db);
 }
 
 /* ---- authenticating ------------------------------------------------------ */
 
 static void test_authenticate(void **state) {
-  struct ctx *c = *state;
+  struct tu_store *c = *state;
   char text[HV_TOKEN_TEXT_MAX], id[16], ctext[HV_TOKEN_TEXT_MAX], cid[16];
   char otext[HV_TOKEN_TEXT_MAX], oid[16];
   token_ok(c->db, "tr", HV_ROLE_PARTY, text, id);
@@ -411,7 +340,7 @@ static void test_authenticate(void **state) {
 }
 
 static void test_revoke(void **state) {
-  struct ctx *c = *state;
+  struct tu_store *c = *state;
   char text[HV_TOKEN_TEXT_MAX], id[16], text2[HV_TOKEN_TEXT_MAX], id2[16];
   token_ok(c->db, "tr", HV_ROLE_PARTY, text, id);
   token_ok(c->db, "tr", HV_ROLE_PARTY, text2, id2);
@@ -422,7 +351,7 @@ static void test_revoke(void **state) {
   struct hv_error err = {0};
   assert_int_equal(hv_db_token_revoke(c->db, HV_COORDINATOR, id, &err), HV_OK);
   assert_int_equal(hv_db_head_seq(c->db), head + 1);
-  struct ledger_info li = ledger(c->db);
+  struct tu_ledger_info li = tu_ledger(c->db);
   assert_string_equal(li.last_op, "revoke");
   assert_string_equal(li.last_kind, "token");
   assert_string_equal(li.last_id, id);
@@ -440,7 +369,7 @@ static void test_revoke(void **state) {
   /* Twice: harmless, nothing written. */
   assert_int_equal(hv_db_token_revoke(c->db, HV_COORDINATOR, id, &err), HV_OK);
   assert_int_equal(hv_db_head_seq(c->db), head + 1);
-  assert_int_equal(ledger(c->db).n, head + 1);
+  assert_int_equal(tu_ledger(c->db).n, head + 1);
   refused(c->db, text, "revoked, twice");
 
   /* Unknown id. */
@@ -450,11 +379,11 @@ static void test_revoke(void **state) {
       HV_ENOTFOUND);
   assert_non_null(strstr(err.msg, "000000000000"));
   assert_int_equal(hv_db_head_seq(c->db), head + 1);
-  verify(c->db);
+  tu_verify(c->db);
 }
 
 static void test_party_deleted(void **state) {
-  struct ctx *c = *state;
+  struct tu_store *c = *state;
   put_ok(c->db, HV_PARTY, "{'id':'tmp','name':'Temporary','kind':'state'}");
   char text[HV_TOKEN_TEXT_MAX], id[16];
   token_ok(c->db, "tmp", HV_ROLE_PARTY, text, id);
@@ -483,7 +412,7 @@ static void test_party_deleted(void **state) {
   refused(c->db, text, "revoked token of a deleted party");
   /* The token object stays for the record. */
   assert_non_null(hv_db_get(c->db, HV_TOKEN, id));
-  verify(c->db);
+  tu_verify(c->db);
 
   /* And so after reopening. */
   hv_db_close(c->db);
@@ -491,11 +420,11 @@ static void test_party_deleted(void **state) {
   assert_int_equal(hv_db_open(c->dir, &c->db, &err), HV_OK);
   refused(c->db, text, "after reopening");
   assert_null(hv_db_get(c->db, HV_PARTY, "tmp"));
-  verify(c->db);
+  tu_verify(c->db);
 }
 
 static void test_tokens_survive_reopen(void **state) {
-  struct ctx *c = *state;
+  struct tu_store *c = *state;
   char text[HV_TOKEN_TEXT_MAX], id[16], ctext[HV_TOKEN_TEXT_MAX], cid[16];
   char rtext[HV_TOKEN_TEXT_MAX], rid[16];
   token_ok(c->db, "un-ocha", HV_ROLE_AGENCY, text, id);
@@ -503,7 +432,7 @@ static void test_tokens_survive_reopen(void **state) {
   token_ok(c->db, "tr", HV_ROLE_PARTY, rtext, rid);
   struct hv_error err = {0};
   assert_int_equal(hv_db_token_revoke(c->db, HV_COORDINATOR, rid, &err), HV_OK);
-  struct hv_verify_report before = verify(c->db);
+  struct hv_verify_report before = tu_verify(c->db);
   size_t ntok = hv_db_count(c->db, HV_TOKEN);
   assert_int_equal(ntok, 3);
 
@@ -520,7 +449,7 @@ static void test_tokens_survive_reopen(void **state) {
   assert_string_equal(who.party, HV_COORDINATOR);
   assert_int_equal(who.role, HV_ROLE_COORDINATOR);
   refused(c->db, rtext, "revoked before reopening");
-  struct hv_verify_report after = verify(c->db);
+  struct hv_verify_report after = tu_verify(c->db);
   assert_int_equal(after.entries, before.entries);
   assert_string_equal(after.head_hex, before.head_hex);
 }
@@ -558,7 +487,7 @@ static void expect_vis(const struct hv_principal *who, enum hv_kind kind,
 }
 
 static void test_visibility_matrix(void **state) {
-  struct ctx *c = *state;
+  struct tu_store *c = *state;
   add_monitor(c->db);
   char text[HV_TOKEN_TEXT_MAX], id[16];
   token_ok(c->db, "tr", HV_ROLE_PARTY, text, id);
@@ -656,7 +585,7 @@ static char *dump(const json_t *j) {
 }
 
 static void test_object_view(void **state) {
-  struct ctx *c = *state;
+  struct tu_store *c = *state;
   add_monitor(c->db);
   char text[HV_TOKEN_TEXT_MAX], id[16];
   struct hv_error err = {0};
@@ -684,7 +613,7 @@ static void test_object_view(void **state) {
 }
 
 static void test_object_view_sites(void **state) {
-  struct ctx *c = *state;
+  struct tu_store *c = *state;
   add_monitor(c->db);
   const struct hv_object *hosp = hv_db_get(c->db, HV_SITE, "hosp-1");
   assert_non_null(hosp);
@@ -832,7 +761,7 @@ static struct hv_verify_report verify_file(const char *path,
 }
 
 static void test_ledger_view(void **state) {
-  struct ctx *c = *state;
+  struct tu_store *c = *state;
   add_monitor(c->db);
   char text[HV_TOKEN_TEXT_MAX], id[16];
   token_ok(c->db, "tr", HV_ROLE_PARTY, text, id);
@@ -844,7 +773,7 @@ static void test_ledger_view(void **state) {
   assert_int_equal(hv_db_delete(c->db, HV_COORDINATOR, HV_SITE, "camp-1",
                                 camp->version, &err),
                    HV_OK);
-  struct hv_verify_report whole = verify(c->db);
+  struct hv_verify_report whole = tu_verify(c->db);
 
   char path[4096];
   int64_t withheld;
@@ -890,7 +819,7 @@ static void test_ledger_view(void **state) {
 
 /* Sites with a disclosure list, as stored: visibility, views, ledger. */
 static void test_disclosed_sites(void **state) {
-  struct ctx *c = *state;
+  struct tu_store *c = *state;
   add_monitor(c->db);
   add_disclosed_sites(c->db);
   static const struct {
@@ -932,7 +861,7 @@ static void test_disclosed_sites(void **state) {
 
   /* The ledger: tr gets site-tr's body, the monitor does not; both copies
    * verify to the store's head. */
-  struct hv_verify_report whole = verify(c->db);
+  struct hv_verify_report whole = tu_verify(c->db);
   char path[4096];
   int64_t withheld;
   tu_path_in(path, sizeof path, c->dir, "ledger-tr.ndjson");
@@ -952,7 +881,7 @@ static void test_disclosed_sites(void **state) {
 int main(void) {
   if (sodium_init() < 0)
     return 1;
-#define T_(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
+#define T_(f) cmocka_unit_test_setup_teardown(f, setup, tu_store_teardown)
   const struct CMUnitTest tests[] = {
       T_(test_token_create_form), T_(test_token_role_fits_party),
       T_(test_authenticate),      T_(test_revoke),

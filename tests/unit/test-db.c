@@ -31,29 +31,8 @@
 
 /* ---- helpers ------------------------------------------------------------- */
 
-struct ctx {
-  char dir[4096];
-  struct hv_db *db;
-};
-
-static int setup(void **state) {
-  struct ctx *c = calloc(1, sizeof *c);
-  if (c == NULL)
-    return -1;
-  if (tu_open_store(c->dir, sizeof c->dir, "db", &c->db) != 0) {
-    free(c);
-    return -1;
-  }
-  *state = c;
-  return 0;
-}
-
-static int teardown(void **state) {
-  struct ctx *c = *state;
-  tu_close_store(c->db, c->dir);
-  free(c);
-  return 0;
-}
+/* Each test's store starts empty. */
+static int setup(void **state) { return tu_store_setup(state, "db", 0); }
 
 /* Writes text to dir/name, single quotes turned into double quotes so that
  * JSON can be written readably in C strings. */
@@ -126,40 +105,13 @@ static struct hv_import_stats import_base(struct hv_db *db) {
                    tu_fixture(p, sizeof p, "places.geojson"), NULL);
 }
 
-/* What the ledger holds: how many entries, and a copy of the last. */
-struct ledger_info {
-  int64_t n, last_seq, last_version;
-  char last_op[32], last_author[64], last_kind[32], last_id[80];
-  uint8_t last_hash[HV_HASH_BYTES];
-};
-
-static int ledger_cb(const struct hv_ledger_entry *e, void *ud) {
-  struct ledger_info *li = ud;
-  li->n++;
-  li->last_seq = e->seq;
-  li->last_version = e->version;
-  snprintf(li->last_op, sizeof li->last_op, "%s", e->op);
-  snprintf(li->last_author, sizeof li->last_author, "%s", e->author);
-  snprintf(li->last_kind, sizeof li->last_kind, "%s", e->kind);
-  snprintf(li->last_id, sizeof li->last_id, "%s", e->id);
-  memcpy(li->last_hash, e->hash, HV_HASH_BYTES);
-  return 0;
-}
-
-static struct ledger_info ledger(struct hv_db *db) {
-  struct ledger_info li;
-  memset(&li, 0, sizeof li);
-  assert_int_equal(hv_ledger_each(db, 1, 0, ledger_cb, &li), HV_OK);
-  return li;
-}
-
 static void verify(struct hv_db *db) {
   struct hv_verify_report rep;
   struct hv_error err = {0};
   int rc = hv_ledger_verify(db, &rep, &err);
   if (rc != HV_OK)
     fail_msg("ledger does not verify: %s", err.msg);
-  assert_true(rep.entries == ledger(db).n);
+  assert_true(rep.entries == tu_ledger(db).n);
 }
 
 static int64_t T(const char *text) {
@@ -200,11 +152,11 @@ static const char *zones_at(struct hv_db *db, double lon, double lat,
 /* ---- opening ------------------------------------------------------------- */
 
 static void test_open_creates_genesis(void **state) {
-  struct ctx *c = *state;
+  struct tu_store *c = *state;
   char p[4096];
   struct stat sb;
   assert_int_equal(stat(tu_path_in(p, sizeof p, c->dir, "haven.db"), &sb), 0);
-  struct ledger_info li = ledger(c->db);
+  struct tu_ledger_info li = tu_ledger(c->db);
   assert_true(li.n == 1);
   assert_true(li.last_seq == 1);
   assert_string_equal(li.last_op, "genesis");
@@ -221,7 +173,7 @@ static void test_open_creates_genesis(void **state) {
   c->db = NULL;
   struct hv_error err = {0};
   assert_int_equal(hv_db_open(c->dir, &c->db, &err), HV_OK);
-  struct ledger_info li2 = ledger(c->db);
+  struct tu_ledger_info li2 = tu_ledger(c->db);
   assert_true(li2.n == 1);
   assert_memory_equal(li.last_hash, li2.last_hash, HV_HASH_BYTES);
   /* Another store has another genesis (its own store id). */
@@ -230,7 +182,7 @@ static void test_open_creates_genesis(void **state) {
   assert_int_equal(
       hv_db_open(tu_path_in(other, sizeof other, c->dir, "other"), &db2, &err),
       HV_OK);
-  struct ledger_info li3 = ledger(db2);
+  struct tu_ledger_info li3 = tu_ledger(db2);
   assert_true(li3.n == 1);
   assert_string_not_equal(li3.last_id, li.last_id);
   hv_db_close(db2);
@@ -247,7 +199,7 @@ static void test_open_creates_genesis(void **state) {
 /* ---- importing ----------------------------------------------------------- */
 
 static void test_import_creates(void **state) {
-  struct ctx *c = *state;
+  struct tu_store *c = *state;
   struct hv_import_stats st = import_base(c->db);
   assert_int_equal(st.created, N_OBJECTS);
   assert_int_equal(st.updated, 0);
@@ -278,7 +230,7 @@ static void test_import_creates(void **state) {
   assert_string_equal(get(c->db, HV_PARTY, "nda")->u.party.sponsor, "syr-gov");
   assert_true(get(c->db, HV_CORRIDOR, "cor-1")->u.corridor.area_m2 > 3e7);
   /* One ledger entry per object, after the genesis. */
-  struct ledger_info li = ledger(c->db);
+  struct tu_ledger_info li = tu_ledger(c->db);
   assert_true(li.n == 1 + N_OBJECTS);
   assert_string_equal(li.last_op, "create");
   assert_string_equal(li.last_author, HV_COORDINATOR);
@@ -292,15 +244,15 @@ static void test_import_creates(void **state) {
 }
 
 static void test_reimport_unchanged(void **state) {
-  struct ctx *c = *state;
+  struct tu_store *c = *state;
   import_base(c->db);
-  struct ledger_info before = ledger(c->db);
+  struct tu_ledger_info before = tu_ledger(c->db);
   struct hv_import_stats st = import_base(c->db);
   assert_int_equal(st.unchanged, N_OBJECTS);
   assert_int_equal(st.created, 0);
   assert_int_equal(st.updated, 0);
   assert_int_equal(st.by_kind[HV_PARTY], 11);
-  struct ledger_info after = ledger(c->db);
+  struct tu_ledger_info after = tu_ledger(c->db);
   assert_true(after.n == before.n);
   assert_memory_equal(after.last_hash, before.last_hash, HV_HASH_BYTES);
   for (int k = 0; k < HV_KIND_COUNT; k++)
@@ -316,14 +268,14 @@ static void test_reimport_unchanged(void **state) {
   "'}}]}"
 
 static void test_changed_content_updates(void **state) {
-  struct ctx *c = *state;
+  struct tu_store *c = *state;
   import_base(c->db);
   char p[4096], q[4096];
   import_ok(
       c->db, "ru",
       write_json(q, sizeof q, c->dir, "new.geojson", NEW_ZONE("declared")),
       NULL);
-  int64_t n0 = ledger(c->db).n;
+  int64_t n0 = tu_ledger(c->db).n;
   /* Rename idlib-dez in a copy of its file. */
   json_t *fc = load_fixture("zones.geojson");
   json_t *features = json_object_get(fc, "features");
@@ -351,23 +303,23 @@ static void test_changed_content_updates(void **state) {
   assert_string_equal(nz->u.zone.history[1].by, "tr");
   assert_true(nz->u.zone.history[1].at_ms > T("2020-01-01")); /* now */
   assert_int_equal(get(c->db, HV_ZONE, "old-buffer")->version, 1);
-  struct ledger_info li = ledger(c->db);
+  struct tu_ledger_info li = tu_ledger(c->db);
   assert_true(li.n == n0 + 2);
   assert_string_equal(li.last_op, "update");
   assert_string_equal(li.last_author, "tr");
   assert_true(li.last_version == 2);
   /* The object's history in the ledger: create, then update. */
-  struct ledger_info h;
+  struct tu_ledger_info h;
   memset(&h, 0, sizeof h);
   assert_int_equal(
-      hv_ledger_history(c->db, HV_ZONE, "idlib-dez", ledger_cb, &h), HV_OK);
+      hv_ledger_history(c->db, HV_ZONE, "idlib-dez", tu_ledger_cb, &h), HV_OK);
   assert_true(h.n == 2);
   assert_string_equal(h.last_op, "update");
   assert_string_equal(h.last_id, "idlib-dez");
   /* Importing the same files again changes nothing more. */
   st = import_ok(c->db, "tr", p, q, NULL);
   assert_int_equal(st.unchanged, 4);
-  assert_true(ledger(c->db).n == n0 + 2);
+  assert_true(tu_ledger(c->db).n == n0 + 2);
   verify(c->db);
 }
 
@@ -377,9 +329,9 @@ static void test_changed_content_updates(void **state) {
  * one: the import is refused with a message saying what to do, and nothing
  * is applied. */
 static void test_phase_change_by_import_of_future_zone(void **state) {
-  struct ctx *c = *state;
+  struct tu_store *c = *state;
   import_base(c->db);
-  int64_t n0 = (int64_t)ledger(c->db).n;
+  int64_t n0 = (int64_t)tu_ledger(c->db).n;
   json_t *fc = load_fixture("zones.geojson");
   json_object_set_new(
       json_object_get(json_array_get(json_object_get(fc, "features"), 1),
@@ -398,15 +350,15 @@ static void test_phase_change_by_import_of_future_zone(void **state) {
   const struct hv_object *f = get(c->db, HV_ZONE, "future-safe");
   assert_int_equal(f->u.zone.phase, HV_PHASE_DECLARED);
   assert_int_equal(f->u.zone.n_history, 1);
-  assert_true((int64_t)ledger(c->db).n == n0);
+  assert_true((int64_t)tu_ledger(c->db).n == n0);
 }
 
 /* A zone's phase history only grows: an import that rewrites a recorded
  * change is refused (nothing applied); one that appends a change is taken. */
 static void test_phase_history_only_grows(void **state) {
-  struct ctx *c = *state;
+  struct tu_store *c = *state;
   import_base(c->db);
-  int64_t n0 = (int64_t)ledger(c->db).n;
+  int64_t n0 = (int64_t)tu_ledger(c->db).n;
   char p[4096];
   struct hv_import_stats st;
   struct hv_error err;
@@ -422,7 +374,7 @@ static void test_phase_history_only_grows(void **state) {
   assert_non_null(strstr(err.msg, "rewrite.geojson"));
   assert_non_null(strstr(err.msg, "idlib-dez"));
   assert_non_null(strstr(err.msg, "phase_history[1]"));
-  assert_true((int64_t)ledger(c->db).n == n0);
+  assert_true((int64_t)tu_ledger(c->db).n == n0);
   assert_int_equal(get(c->db, HV_ZONE, "idlib-dez")->version, 1);
   /* A change appended: open -> suspended. */
   fc = load_fixture("zones.geojson");
@@ -443,7 +395,7 @@ static void test_phase_history_only_grows(void **state) {
 }
 
 static void test_stale_version_conflicts(void **state) {
-  struct ctx *c = *state;
+  struct tu_store *c = *state;
   import_base(c->db);
   char p[4096];
   /* Someone renames the zone: it is at version 2. */
@@ -454,7 +406,7 @@ static void test_stale_version_conflicts(void **state) {
   dump_json(p, sizeof p, c->dir, "v2.geojson", fc);
   import_ok(c->db, "tr", p, NULL);
   assert_int_equal(get(c->db, HV_ZONE, "idlib-dez")->version, 2);
-  struct ledger_info before = ledger(c->db);
+  struct tu_ledger_info before = tu_ledger(c->db);
   /* A file exported at version 1 and edited since: refused. */
   fc = load_fixture("zones.geojson");
   props = json_object_get(json_array_get(json_object_get(fc, "features"), 0),
@@ -472,7 +424,7 @@ static void test_stale_version_conflicts(void **state) {
   assert_non_null(strstr(err.msg, "version 1"));
   assert_non_null(strstr(err.msg, "version 2"));
   assert_string_equal(get(c->db, HV_ZONE, "idlib-dez")->name, "Renamed once");
-  struct ledger_info after = ledger(c->db);
+  struct tu_ledger_info after = tu_ledger(c->db);
   assert_true(after.n == before.n);
   assert_memory_equal(after.last_hash, before.last_hash, HV_HASH_BYTES);
   /* A stale registry object likewise. */
@@ -493,14 +445,14 @@ static void test_stale_version_conflicts(void **state) {
   st = import_ok(c->db, "ru", p, NULL);
   assert_int_equal(st.updated, 1);
   assert_int_equal(get(c->db, HV_ZONE, "idlib-dez")->version, 3);
-  assert_true(ledger(c->db).n == before.n + 1);
+  assert_true(tu_ledger(c->db).n == before.n + 1);
 }
 
 /* Two handles on one store (a server and a command): a write through one
  * is refused by the other until it refreshes; after hv_db_refresh it sees
  * the write and can write again. */
 static void test_refresh_sees_other_writer(void **state) {
-  struct ctx *c = *state;
+  struct tu_store *c = *state;
   import_base(c->db);
   struct hv_db *other;
   struct hv_error err = {0};
@@ -536,21 +488,21 @@ static void test_refresh_sees_other_writer(void **state) {
 }
 
 static void test_persistence(void **state) {
-  struct ctx *c = *state;
+  struct tu_store *c = *state;
   import_base(c->db);
   struct hv_error err = {0};
   assert_int_equal(
       hv_db_zone_set_phase(c->db, "tr", "idlib-dez", HV_PHASE_SUSPENDED,
                            T("2018-01-01T00:00:00Z"), "shelling", 1, &err),
       HV_OK);
-  struct ledger_info before = ledger(c->db);
+  struct tu_ledger_info before = tu_ledger(c->db);
   hv_db_close(c->db);
   c->db = NULL;
   assert_int_equal(hv_db_open(c->dir, &c->db, &err), HV_OK);
   static const size_t want[HV_KIND_COUNT] = {11, 2, 3, 1, 3, 1, 1};
   for (int k = 0; k < HV_KIND_COUNT; k++)
     assert_int_equal(hv_db_count(c->db, (enum hv_kind)k), want[k]);
-  struct ledger_info after = ledger(c->db);
+  struct tu_ledger_info after = tu_ledger(c->db);
   assert_true(after.n == before.n);
   assert_memory_equal(after.last_hash, before.last_hash, HV_HASH_BYTES);
   verify(c->db);
@@ -588,7 +540,7 @@ static void test_persistence(void **state) {
 /* ---- queries ------------------------------------------------------------- */
 
 static void test_zones_at(void **state) {
-  struct ctx *c = *state;
+  struct tu_store *c = *state;
   import_base(c->db);
   char buf[256];
   /* Idlib city, any altitude, in 2018. */
@@ -663,7 +615,7 @@ static void test_zones_at(void **state) {
 }
 
 static void test_within_nearest_first(void **state) {
-  struct ctx *c = *state;
+  struct tu_store *c = *state;
   import_base(c->db);
   const double lon = 36.633, lat = 35.93;
   struct hv_hits h = {0};
@@ -724,7 +676,7 @@ static void test_within_nearest_first(void **state) {
 }
 
 static void test_sponsor_chain(void **state) {
-  struct ctx *c = *state;
+  struct tu_store *c = *state;
   import_base(c->db);
   struct hv_hits h = {0};
   char buf[256];
@@ -743,7 +695,7 @@ static void test_sponsor_chain(void **state) {
 }
 
 static void test_coverage(void **state) {
-  struct ctx *c = *state;
+  struct tu_store *c = *state;
   import_base(c->db);
   const struct hv_object *coh = get(c->db, HV_AGREEMENT, "coh-2016");
   const struct hv_object *dz = get(c->db, HV_AGREEMENT, "deesc-idlib");
@@ -782,7 +734,7 @@ static const char *covering(struct hv_db *db, const char *party, const char *t,
 }
 
 static void test_agreements_covering(void **state) {
-  struct ctx *c = *state;
+  struct tu_store *c = *state;
   import_base(c->db);
   char b[256];
   /* coh-2016 runs 2016-02-27 .. 2016-06-01 (exclusive). */
@@ -818,10 +770,10 @@ static void test_agreements_covering(void **state) {
 }
 
 static void test_zone_set_phase(void **state) {
-  struct ctx *c = *state;
+  struct tu_store *c = *state;
   import_base(c->db);
   struct hv_error err = {0};
-  int64_t n0 = ledger(c->db).n;
+  int64_t n0 = tu_ledger(c->db).n;
   /* open -> suspended, by tr, at version 1. */
   assert_int_equal(hv_db_zone_set_phase(c->db, "tr", "idlib-dez",
                                         HV_PHASE_SUSPENDED, T("2018-01-01"),
@@ -836,7 +788,7 @@ static void test_zone_set_phase(void **state) {
   assert_string_equal(z->u.zone.history[3].by, "tr");
   assert_string_equal(z->u.zone.history[3].reason, "shelling");
   assert_string_equal(z->name, "Idlib de-escalation zone"); /* rest kept */
-  struct ledger_info li = ledger(c->db);
+  struct tu_ledger_info li = tu_ledger(c->db);
   assert_true(li.n == n0 + 1);
   assert_string_equal(li.last_op, "phase");
   assert_string_equal(li.last_author, "tr");
@@ -872,7 +824,7 @@ static void test_zone_set_phase(void **state) {
   z = get(c->db, HV_ZONE, "idlib-dez");
   assert_int_equal(z->version, 2);
   assert_int_equal(z->u.zone.n_history, 4);
-  assert_true(ledger(c->db).n == n0 + 1);
+  assert_true(tu_ledger(c->db).n == n0 + 1);
   /* suspended -> open (no version check), then dissolved. */
   assert_int_equal(hv_db_zone_set_phase(c->db, HV_COORDINATOR, "idlib-dez",
                                         HV_PHASE_OPEN, T("2018-02-01"), NULL, 0,
@@ -904,10 +856,11 @@ static void test_zone_set_phase(void **state) {
   assert_string_equal(
       zones_at(c->db, 36.633, 35.93, NAN, "2019-01-01", buf, sizeof buf), "");
   /* The ledger: create, then three phase changes. */
-  struct ledger_info hist;
+  struct tu_ledger_info hist;
   memset(&hist, 0, sizeof hist);
   assert_int_equal(
-      hv_ledger_history(c->db, HV_ZONE, "idlib-dez", ledger_cb, &hist), HV_OK);
+      hv_ledger_history(c->db, HV_ZONE, "idlib-dez", tu_ledger_cb, &hist),
+      HV_OK);
   assert_true(hist.n == 4);
   assert_string_equal(hist.last_op, "phase");
   assert_string_equal(hist.last_author, "ru");
@@ -916,7 +869,7 @@ static void test_zone_set_phase(void **state) {
 }
 
 static void test_party_by_alias(void **state) {
-  struct ctx *c = *state;
+  struct tu_store *c = *state;
   import_base(c->db);
   const struct hv_object *sg = get(c->db, HV_PARTY, "syr-gov");
   assert_ptr_equal(hv_db_party_by_alias(c->db, "SAA"), sg);
@@ -936,7 +889,7 @@ static void test_party_by_alias(void **state) {
 }
 
 static void test_export_round_trip(void **state) {
-  struct ctx *c = *state;
+  struct tu_store *c = *state;
   import_base(c->db);
   struct hv_error err = {0};
   assert_int_equal(hv_db_zone_set_phase(c->db, "tr", "idlib-dez",
@@ -956,11 +909,11 @@ static void test_export_round_trip(void **state) {
                      0);
   }
   /* Importing the export into the same store changes nothing. */
-  int64_t n0 = ledger(c->db).n;
+  int64_t n0 = tu_ledger(c->db).n;
   struct hv_import_stats st = import_ok(c->db, HV_COORDINATOR, p[0], p[1], p[2],
                                         p[3], p[4], p[5], NULL);
   assert_int_equal(st.unchanged, N_OBJECTS);
-  assert_true(ledger(c->db).n == n0);
+  assert_true(tu_ledger(c->db).n == n0);
   /* Into an empty store it creates the same objects. */
   char dir2[4096];
   struct hv_db *db2 = NULL;
@@ -982,7 +935,7 @@ static void test_export_round_trip(void **state) {
 }
 
 int main(void) {
-#define T_(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
+#define T_(f) cmocka_unit_test_setup_teardown(f, setup, tu_store_teardown)
   const struct CMUnitTest tests[] = {
       T_(test_open_creates_genesis),
       T_(test_import_creates),

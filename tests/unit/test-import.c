@@ -61,103 +61,32 @@
 
 /* ---- helpers ------------------------------------------------------------- */
 
-/* What must not change when an import is refused. */
-struct snapshot {
-  int64_t entries;
-  uint8_t head[HV_HASH_BYTES];
-  size_t count[HV_KIND_COUNT];
-  int64_t version_sum;
-};
-
-struct ctx {
-  char dir[4096];
-  struct hv_db *db;
-  struct snapshot base;
-};
-
-static int head_cb(const struct hv_ledger_entry *e, void *ud) {
-  struct snapshot *s = ud;
-  s->entries++;
-  memcpy(s->head, e->hash, HV_HASH_BYTES);
-  return 0;
-}
-
-static struct snapshot snap(struct hv_db *db) {
-  struct snapshot s;
-  memset(&s, 0, sizeof s);
-  if (hv_ledger_each(db, 1, 0, head_cb, &s) != HV_OK)
-    fail_msg("cannot walk the ledger");
-  for (int k = 0; k < HV_KIND_COUNT; k++) {
-    s.count[k] = hv_db_count(db, (enum hv_kind)k);
-    for (size_t i = 0; i < s.count[k]; i++)
-      s.version_sum += hv_db_at(db, (enum hv_kind)k, i)->version;
-  }
-  return s;
-}
-
-static void assert_unchanged(struct ctx *c) {
-  struct snapshot now = snap(c->db);
-  if (now.entries != c->base.entries)
-    fail_msg("ledger has %lld entries, had %lld", (long long)now.entries,
-             (long long)c->base.entries);
-  assert_memory_equal(now.head, c->base.head, HV_HASH_BYTES);
+/* Fails the test unless the store is as setup left it and no "good-..."
+ * object was written; what names the refused import. */
+static void assert_unchanged(struct tu_store *c, const char *what) {
+  tu_assert_unchanged(c->db, &c->base, what);
   for (int k = 0; k < HV_KIND_COUNT; k++)
-    if (now.count[k] != c->base.count[k])
-      fail_msg("%zu %s objects, had %zu", now.count[k],
-               hv_kind_name((enum hv_kind)k), c->base.count[k]);
-  assert_true(now.version_sum == c->base.version_sum);
-  for (int k = 0; k < HV_KIND_COUNT; k++)
-    for (size_t i = 0; i < now.count[k]; i++) {
+    for (size_t i = 0; i < hv_db_count(c->db, (enum hv_kind)k); i++) {
       const char *id = hv_db_at(c->db, (enum hv_kind)k, i)->id;
       if (strncmp(id, "good-", 5) == 0)
         fail_msg("%s %s was written", hv_kind_name((enum hv_kind)k), id);
     }
 }
 
-static int setup(void **state) {
-  struct ctx *c = calloc(1, sizeof *c);
-  if (c == NULL)
-    return -1;
-  if (tu_open_store(c->dir, sizeof c->dir, "import", &c->db) != 0) {
-    free(c);
-    return -1;
-  }
-  char r[4096], z[4096], p[4096];
-  const char *paths[] = {tu_fixture(r, sizeof r, "registry.json"),
-                         tu_fixture(z, sizeof z, "zones.geojson"),
-                         tu_fixture(p, sizeof p, "places.geojson")};
-  struct hv_error err = {0};
-  struct hv_import_stats st;
-  if (hv_db_import(c->db, HV_COORDINATOR, paths, 3, NULL, NULL, &st, &err) !=
-      HV_OK) {
-    print_error("cannot import the fixtures: %s\n", err.msg);
-    hv_db_close(c->db);
-    free(c);
-    return -1;
-  }
-  c->base = snap(c->db);
-  *state = c;
-  return 0;
-}
-
-static int teardown(void **state) {
-  struct ctx *c = *state;
-  tu_close_store(c->db, c->dir);
-  free(c);
-  return 0;
-}
+/* Each test's store holds the fixture scenario. */
+static int setup(void **state) { return tu_store_setup(state, "import", 1); }
 
 /* Writes text into the test's directory as name (single quotes become
  * double quotes); the path goes into buf. */
-static const char *put(struct ctx *c, char *buf, size_t size, const char *name,
-                       const char *text) {
+static const char *put(struct tu_store *c, char *buf, size_t size,
+                       const char *name, const char *text) {
   tu_write_quoted(tu_path_in(buf, size, c->dir, name), text);
   return buf;
 }
 
 /* Imports paths as author, expecting code and a message holding every
  * needle; then checks nothing was applied. */
-static void refused_v(struct ctx *c, const char *author,
+static void refused_v(struct tu_store *c, const char *author,
                       const char *const *paths, size_t n, int code,
                       va_list ap) {
   struct hv_import_stats st;
@@ -174,11 +103,11 @@ static void refused_v(struct ctx *c, const char *author,
       fail_msg("message \"%s\" lacks \"%s\"", err.msg, s);
   /* The stats of a refused import are not written. */
   assert_int_equal(st.created, (size_t)0x5a5a5a5a5a5a5a5aULL);
-  assert_unchanged(c);
+  assert_unchanged(c, paths[n - 1]);
 }
 
-static void refused(struct ctx *c, const char *author, const char *const *paths,
-                    size_t n, int code, ...) {
+static void refused(struct tu_store *c, const char *author,
+                    const char *const *paths, size_t n, int code, ...) {
   va_list ap;
   va_start(ap, code);
   refused_v(c, author, paths, n, code, ap);
@@ -188,7 +117,7 @@ static void refused(struct ctx *c, const char *author, const char *const *paths,
 /* The common case: bad_text as file name, imported alone and then behind
  * two good files (a registry and a FeatureCollection), refused the same way
  * both times. */
-static void bad_file(struct ctx *c, const char *name, const char *bad_text,
+static void bad_file(struct tu_store *c, const char *name, const char *bad_text,
                      int code, ...) {
   char bad[4096], good_reg[4096], good_fc[4096];
   put(c, bad, sizeof bad, name, bad_text);
@@ -208,7 +137,7 @@ static void bad_file(struct ctx *c, const char *name, const char *bad_text,
 /* ---- not a document haven reads ------------------------------------------ */
 
 static void test_not_json(void **state) {
-  struct ctx *c = *state;
+  struct tu_store *c = *state;
   bad_file(c, "broken.geojson",
            "{\n 'type': 'FeatureCollection',\n 'features': [\n  " GOOD_ZONE
            ",\n  {'type': 'Feature',, }\n ]\n}\n",
@@ -225,7 +154,7 @@ static void test_not_json(void **state) {
 }
 
 static void test_neither_collection_nor_registry(void **state) {
-  struct ctx *c = *state;
+  struct tu_store *c = *state;
   bad_file(c, "feature.geojson",
            "{'type':'Feature','id':'x','geometry':" SQUARE(
                36, 35, 37, 36) ",'properties':{'object':'zone'}}",
@@ -247,7 +176,7 @@ static void test_neither_collection_nor_registry(void **state) {
 /* ---- schema -------------------------------------------------------------- */
 
 static void test_unknown_object_kind(void **state) {
-  struct ctx *c = *state;
+  struct tu_store *c = *state;
   bad_file(c, "kind.geojson",
            FC(GOOD_ZONE ",{'type':'Feature','id':'bad-1','geometry':" SQUARE(
                36, 35, 37, 36) ",'properties':{'object':'zonne','name':'B'}}"),
@@ -269,7 +198,7 @@ static void test_unknown_object_kind(void **state) {
 
 /* A Feature whose "type" is not "Feature" is refused naming its id. */
 static void test_feature_type_names_id(void **state) {
-  struct ctx *c = *state;
+  struct tu_store *c = *state;
   char p[4096];
   const char *paths[] = {
       put(c, p, sizeof p, "type.geojson",
@@ -284,7 +213,7 @@ static void test_feature_type_names_id(void **state) {
 }
 
 static void test_unknown_member(void **state) {
-  struct ctx *c = *state;
+  struct tu_store *c = *state;
   bad_file(c, "member.geojson",
            FC(GOOD_ZONE
               "," ZONE("bad-1", SQUARE(38, 34, 38.1, 34.1), ",'colour':'red'")),
@@ -318,7 +247,7 @@ static void test_unknown_member(void **state) {
 }
 
 static void test_missing_required_field(void **state) {
-  struct ctx *c = *state;
+  struct tu_store *c = *state;
   bad_file(c, "missing.geojson",
            FC(GOOD_ZONE ",{'type':'Feature','id':'bad-1','geometry':" SQUARE(
                38, 34, 38.1, 34.1) ",'properties':{'object':'zone','name':'Z',"
@@ -354,7 +283,7 @@ static void test_missing_required_field(void **state) {
 /* ---- geometry ------------------------------------------------------------ */
 
 static void test_self_intersecting_ring(void **state) {
-  struct ctx *c = *state;
+  struct tu_store *c = *state;
   bad_file(c, "bowtie.geojson",
            FC(GOOD_ZONE "," ZONE("bad-1",
                                  "{'type':'Polygon','coordinates':[[[36,35],"
@@ -365,7 +294,7 @@ static void test_self_intersecting_ring(void **state) {
 }
 
 static void test_unclosed_ring(void **state) {
-  struct ctx *c = *state;
+  struct tu_store *c = *state;
   bad_file(c, "open.geojson",
            FC(GOOD_ZONE "," ZONE("bad-1",
                                  "{'type':'Polygon','coordinates':[[[36,35],"
@@ -383,7 +312,7 @@ static void test_unclosed_ring(void **state) {
 }
 
 static void test_out_of_range_coordinate(void **state) {
-  struct ctx *c = *state;
+  struct tu_store *c = *state;
   bad_file(c, "lon.geojson",
            FC(GOOD_ZONE "," ZONE("bad-1",
                                  "{'type':'Polygon','coordinates':[[[36,35],"
@@ -398,7 +327,7 @@ static void test_out_of_range_coordinate(void **state) {
 }
 
 static void test_non_finite_coordinate(void **state) {
-  struct ctx *c = *state;
+  struct tu_store *c = *state;
   /* JSON has no NaN; 1e999 overflows a double and does not parse. */
   bad_file(c, "huge.geojson",
            "{'type':'FeatureCollection','features':[\n" GOOD_ZONE
@@ -425,7 +354,7 @@ static void test_non_finite_coordinate(void **state) {
 /* ---- references ---------------------------------------------------------- */
 
 static void test_sponsor_cycle(void **state) {
-  struct ctx *c = *state;
+  struct tu_store *c = *state;
   bad_file(c, "cycle.json",
            REG(GOOD_PARTY "," PARTY("cyc-a", ",'sponsor':'cyc-b'") "," PARTY(
                    "cyc-b", ",'sponsor':'cyc-a'"),
@@ -457,7 +386,7 @@ static void test_sponsor_cycle(void **state) {
 }
 
 static void test_unknown_guarantor(void **state) {
-  struct ctx *c = *state;
+  struct tu_store *c = *state;
   bad_file(c, "guarantor.json",
            REG(GOOD_PARTY, GOOD_AGREEMENT
                "," AGREEMENT("bad-a", ",'guarantors':['us','ghost']")),
@@ -479,7 +408,7 @@ static void test_unknown_guarantor(void **state) {
 }
 
 static void test_unknown_sponsor(void **state) {
-  struct ctx *c = *state;
+  struct tu_store *c = *state;
   bad_file(c, "sponsor.json",
            REG(GOOD_PARTY "," PARTY("bad-p", ",'sponsor':'ghost'"), ""),
            HV_EREF, "sponsor.json", "parties[1]", "\"bad-p\"", "sponsor",
@@ -487,7 +416,7 @@ static void test_unknown_sponsor(void **state) {
 }
 
 static void test_unknown_notifier(void **state) {
-  struct ctx *c = *state;
+  struct tu_store *c = *state;
   bad_file(
       c, "notifier.geojson",
       FC(GOOD_ZONE "," GOOD_SITE "," SITE("bad-s", "[36.6,35.9]", "ghost")),
@@ -503,7 +432,7 @@ static void test_unknown_notifier(void **state) {
 }
 
 static void test_unknown_rule_party(void **state) {
-  struct ctx *c = *state;
+  struct tu_store *c = *state;
   bad_file(c, "rule.geojson",
            FC(GOOD_ZONE "," ZONE("bad-z", SQUARE(38, 34, 38.1, 34.1),
                                  ",'rules':[{'parties':['*'],'asset_classes':"
@@ -516,7 +445,7 @@ static void test_unknown_rule_party(void **state) {
 }
 
 static void test_unknown_zone_in_scope(void **state) {
-  struct ctx *c = *state;
+  struct tu_store *c = *state;
   bad_file(c, "scope.json",
            REG(GOOD_PARTY, GOOD_AGREEMENT
                "," AGREEMENT("bad-a", ",'scope':['idlib-dez','nowhere']")),
@@ -539,7 +468,7 @@ static void test_unknown_zone_in_scope(void **state) {
 }
 
 static void test_duplicate_id_in_file(void **state) {
-  struct ctx *c = *state;
+  struct tu_store *c = *state;
   bad_file(
       c, "dup.geojson",
       FC(GOOD_SITE "," ZONE("dup", SQUARE(38, 34, 38.1, 34.1), "") "," ZONE(
@@ -551,7 +480,7 @@ static void test_duplicate_id_in_file(void **state) {
 }
 
 static void test_duplicate_id_across_files(void **state) {
-  struct ctx *c = *state;
+  struct tu_store *c = *state;
   char a[4096], b[4096];
   const char *paths[] = {
       put(c, a, sizeof a, "first.geojson",
@@ -572,7 +501,7 @@ static void test_duplicate_id_across_files(void **state) {
 }
 
 static void test_alias_already_used(void **state) {
-  struct ctx *c = *state;
+  struct tu_store *c = *state;
   /* syr-gov has the alias "SAA" (aliases match case-insensitively). */
   bad_file(c, "alias.json",
            REG(GOOD_PARTY "," PARTY("bad-p", ",'aliases':['Army','saa']"), ""),
@@ -596,7 +525,7 @@ static void test_alias_already_used(void **state) {
  * alias of a stored party, or with another party's id as an alias, is
  * refused (hv_db_party_by_alias would otherwise answer the wrong party). */
 static void test_name_or_alias_taking_another_partys(void **state) {
-  struct ctx *c = *state;
+  struct tu_store *c = *state;
   const struct hv_object *sg = hv_db_get(c->db, HV_PARTY, "syr-gov");
   assert_ptr_equal(hv_db_party_by_alias(c->db, "SAA"), sg);
   char p[4096], q[4096];
@@ -622,7 +551,7 @@ static void test_name_or_alias_taking_another_partys(void **state) {
 }
 
 static void test_author_not_a_party(void **state) {
-  struct ctx *c = *state;
+  struct tu_store *c = *state;
   char p[4096];
   /* A new zone's history starts "by" the author, who must be a party. */
   const char *zones[] = {
@@ -645,7 +574,7 @@ static void test_author_not_a_party(void **state) {
 /* ---- what a refused import leaves behind --------------------------------- */
 
 static void test_store_usable_after_refusal(void **state) {
-  struct ctx *c = *state;
+  struct tu_store *c = *state;
   bad_file(c, "bowtie.geojson",
            FC(GOOD_ZONE "," ZONE("bad-1",
                                  "{'type':'Polygon','coordinates':[[[36,35],"
@@ -664,7 +593,7 @@ static void test_store_usable_after_refusal(void **state) {
       hv_db_import(c->db, HV_COORDINATOR, paths, 2, NULL, NULL, &st, &err),
       HV_OK);
   assert_int_equal(st.created, 4);
-  struct snapshot now = snap(c->db);
+  struct tu_snapshot now = tu_snap(c->db);
   assert_true(now.entries == c->base.entries + 4);
   assert_non_null(hv_db_get(c->db, HV_ZONE, "good-z0"));
   assert_ptr_equal(hv_db_party_by_alias(c->db, "good zero"),
@@ -673,9 +602,9 @@ static void test_store_usable_after_refusal(void **state) {
   hv_db_close(c->db);
   c->db = NULL;
   assert_int_equal(hv_db_open(c->dir, &c->db, &err), HV_OK);
-  struct snapshot again = snap(c->db);
+  struct tu_snapshot again = tu_snap(c->db);
   assert_true(again.entries == now.entries);
-  assert_memory_equal(again.head, now.head, HV_HASH_BYTES);
+  assert_memory_equal(again.head_hash, now.head_hash, HV_HASH_BYTES);
   assert_non_null(hv_db_get(c->db, HV_SITE, "good-s0"));
   struct hv_verify_report rep;
   assert_int_equal(hv_ledger_verify(c->db, &rep, &err), HV_OK);
@@ -696,7 +625,7 @@ static void on_progress(const char *file, size_t done, size_t total, void *ud) {
 }
 
 static void test_progress(void **state) {
-  struct ctx *c = *state;
+  struct tu_store *c = *state;
   char f[4096];
   const char *paths[] = {
       put(c, f, sizeof f, "good.geojson", FC(GOOD_ZONE "," GOOD_SITE))};
@@ -713,7 +642,7 @@ static void test_progress(void **state) {
 }
 
 int main(void) {
-#define T_(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
+#define T_(f) cmocka_unit_test_setup_teardown(f, setup, tu_store_teardown)
   const struct CMUnitTest tests[] = {
       T_(test_not_json),
       T_(test_neither_collection_nor_registry),

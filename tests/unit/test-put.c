@@ -52,42 +52,8 @@
 
 /* ---- helpers ------------------------------------------------------------- */
 
-struct ctx {
-  char dir[4096];
-  struct hv_db *db;
-};
-
-static int setup(void **state) {
-  struct ctx *c = calloc(1, sizeof *c);
-  if (c == NULL)
-    return -1;
-  if (tu_open_store(c->dir, sizeof c->dir, "put", &c->db) != 0) {
-    free(c);
-    return -1;
-  }
-  char r[4096], z[4096], p[4096];
-  const char *paths[] = {tu_fixture(r, sizeof r, "registry.json"),
-                         tu_fixture(z, sizeof z, "zones.geojson"),
-                         tu_fixture(p, sizeof p, "places.geojson")};
-  struct hv_error err = {0};
-  struct hv_import_stats st;
-  if (hv_db_import(c->db, HV_COORDINATOR, paths, 3, NULL, NULL, &st, &err) !=
-      HV_OK) {
-    print_error("import: %s\n", err.msg);
-    tu_close_store(c->db, c->dir);
-    free(c);
-    return -1;
-  }
-  *state = c;
-  return 0;
-}
-
-static int teardown(void **state) {
-  struct ctx *c = *state;
-  tu_close_store(c->db, c->dir);
-  free(c);
-  return 0;
-}
+/* Each test's store holds the fixture scenario. */
+static int setup(void **state) { return tu_store_setup(state, "put", 1); }
 
 /* Puts json as the coordinator; returns the code, err filled. */
 static int put(struct hv_db *db, enum hv_kind kind, const char *json,
@@ -138,47 +104,18 @@ static const struct hv_object *put_ok(struct hv_db *db, enum hv_kind kind,
   return got;
 }
 
-struct ledger_info {
-  int64_t n, last_version;
-  char last_op[32], last_kind[32], last_id[80], last_author[64];
-  char *last_body; /* malloc'd */
-  uint8_t last_hash[HV_HASH_BYTES];
-};
-
-static int ledger_cb(const struct hv_ledger_entry *e, void *ud) {
-  struct ledger_info *li = ud;
-  li->n++;
-  li->last_version = e->version;
-  snprintf(li->last_op, sizeof li->last_op, "%s", e->op);
-  snprintf(li->last_kind, sizeof li->last_kind, "%s", e->kind);
-  snprintf(li->last_id, sizeof li->last_id, "%s", e->id);
-  snprintf(li->last_author, sizeof li->last_author, "%s", e->author);
-  free(li->last_body);
-  li->last_body = strdup(e->body);
-  memcpy(li->last_hash, e->hash, HV_HASH_BYTES);
-  return li->last_body == NULL;
-}
-
-/* What the ledger holds; caller frees li.last_body. */
-static struct ledger_info ledger(struct hv_db *db) {
-  struct ledger_info li;
+/* What the ledger holds, with the last body; caller frees li.last_body. */
+static struct tu_ledger_info ledger(struct hv_db *db) {
+  struct tu_ledger_info li;
   memset(&li, 0, sizeof li);
-  assert_int_equal(hv_ledger_each(db, 1, 0, ledger_cb, &li), HV_OK);
+  li.keep_body = 1;
+  assert_int_equal(hv_ledger_each(db, 1, 0, tu_ledger_cb, &li), HV_OK);
   assert_non_null(li.last_body);
   assert_int_equal(li.n, hv_db_head_seq(db));
   return li;
 }
 
-static void verify(struct hv_db *db) {
-  struct hv_verify_report rep;
-  struct hv_error err = {0};
-  int rc = hv_ledger_verify(db, &rep, &err);
-  if (rc != HV_OK)
-    fail_msg("ledger does not verify: %s: %s", hv_err_name(rc), err.msg);
-  assert_int_equal(rep.entries, hv_db_head_seq(db));
-}
-
-static void reopen(struct ctx *c) {
+static void reopen(struct tu_store *c) {
   hv_db_close(c->db);
   c->db = NULL;
   struct hv_error err = {0};
@@ -186,34 +123,21 @@ static void reopen(struct ctx *c) {
     fail_msg("reopen: %s", err.msg);
 }
 
-/* Everything a refused write must leave as it was. */
-struct snapshot {
-  int64_t head;
-  uint8_t hash[HV_HASH_BYTES];
-  size_t count[HV_KIND_COUNT];
-  int64_t version_sum[HV_KIND_COUNT];
-};
-
-static struct snapshot snap(struct hv_db *db) {
-  struct snapshot s;
-  memset(&s, 0, sizeof s);
-  s.head = hv_db_head_seq(db);
-  struct ledger_info li = ledger(db);
-  memcpy(s.hash, li.last_hash, HV_HASH_BYTES);
+/* Everything a refused write must leave as it was (after ledger()'s
+ * checks). */
+static struct tu_snapshot snap(struct hv_db *db) {
+  struct tu_ledger_info li = ledger(db);
   free(li.last_body);
-  for (int k = 0; k < HV_KIND_COUNT; k++) {
-    s.count[k] = hv_db_count(db, (enum hv_kind)k);
-    for (size_t i = 0; i < s.count[k]; i++)
-      s.version_sum[k] += hv_db_at(db, (enum hv_kind)k, i)->version;
-  }
-  return s;
+  return tu_snap(db);
 }
 
-static void same_as(struct hv_db *db, const struct snapshot *before,
+/* Fails the test, naming what, unless db is as before (after ledger()'s
+ * checks). */
+static void same_as(struct hv_db *db, const struct tu_snapshot *before,
                     const char *what) {
-  struct snapshot now = snap(db);
-  if (memcmp(&now, before, sizeof now) != 0)
-    fail_msg("%s: a refused write changed the store", what);
+  struct tu_ledger_info li = ledger(db);
+  free(li.last_body);
+  tu_assert_unchanged(db, before, what);
 }
 
 /* The largest version any ledger entry gave (kind, id). */
@@ -234,7 +158,7 @@ static int64_t max_version(struct hv_db *db, enum hv_kind kind,
 /* ---- creating ------------------------------------------------------------ */
 
 static void test_create_party(void **state) {
-  struct ctx *c = *state;
+  struct tu_store *c = *state;
   int64_t head = hv_db_head_seq(c->db);
   size_t np = hv_db_count(c->db, HV_PARTY);
   const struct hv_object *o =
@@ -248,7 +172,7 @@ static void test_create_party(void **state) {
   assert_ptr_equal(hv_db_party_by_alias(c->db, "np"), o);
   assert_int_equal(hv_db_count(c->db, HV_PARTY), np + 1);
   assert_int_equal(hv_db_head_seq(c->db), head + 1);
-  struct ledger_info li = ledger(c->db);
+  struct tu_ledger_info li = ledger(c->db);
   assert_string_equal(li.last_op, "create");
   assert_string_equal(li.last_kind, "party");
   assert_string_equal(li.last_id, "newp");
@@ -264,7 +188,7 @@ static void test_create_party(void **state) {
 
   /* Twice: HV_EEXISTS, nothing written, even with the current version
    * given. (The message: test_put_flat_messages.) */
-  struct snapshot s = snap(c->db);
+  struct tu_snapshot s = snap(c->db);
   struct hv_error err;
   assert_int_equal(
       put_code(c->db, HV_PARTY, PARTY("newp", ""), HV_PUT_CREATE, 0),
@@ -288,15 +212,15 @@ static void test_create_party(void **state) {
                        HV_PUT_CREATE, 0, NULL, &err),
                    HV_OK);
   assert_int_equal(hv_db_get(c->db, HV_AGREEMENT, "newa")->version, 1);
-  verify(c->db);
+  tu_verify(c->db);
   reopen(c);
   assert_non_null(hv_db_get(c->db, HV_PARTY, "newp"));
   assert_non_null(hv_db_get(c->db, HV_AGREEMENT, "newa"));
-  verify(c->db);
+  tu_verify(c->db);
 }
 
 static void test_create_zone(void **state) {
-  struct ctx *c = *state;
+  struct tu_store *c = *state;
   int64_t head = hv_db_head_seq(c->db);
   /* With properties.object. */
   const struct hv_object *z = put_ok(
@@ -326,14 +250,14 @@ static void test_create_zone(void **state) {
   assert_string_equal(h.v[0].obj->id, "z-obj");
   assert_string_equal(h.v[1].obj->id, "z-plain");
   hv_hits_free(&h);
-  struct ledger_info li = ledger(c->db);
+  struct tu_ledger_info li = ledger(c->db);
   assert_string_equal(li.last_op, "create");
   assert_string_equal(li.last_kind, "zone");
   assert_string_equal(li.last_id, "z-plain");
   free(li.last_body);
 
   /* Twice: HV_EEXISTS naming the id and its version; nothing written. */
-  struct snapshot s = snap(c->db);
+  struct tu_snapshot s = snap(c->db);
   struct hv_error err;
   const struct hv_object *out = z;
   assert_int_equal(
@@ -373,7 +297,7 @@ static void test_create_zone(void **state) {
                        HV_PUT_CREATE, 0, NULL, &err),
                    HV_ESCHEMA);
   same_as(c->db, &s, "not a Feature");
-  verify(c->db);
+  tu_verify(c->db);
 }
 
 /* ---- updating ------------------------------------------------------------ */
@@ -386,11 +310,11 @@ static void test_create_zone(void **state) {
                               "'declared'}}"
 
 static void test_update(void **state) {
-  struct ctx *c = *state;
+  struct tu_store *c = *state;
   struct hv_error err;
   const struct hv_object *out;
   /* A new id. */
-  struct snapshot s = snap(c->db);
+  struct tu_snapshot s = snap(c->db);
   out = (const struct hv_object *)&err;
   assert_int_equal(
       put(c->db, HV_ZONE, ZONE("ghost", "", ""), HV_PUT_UPDATE, 1, &out, &err),
@@ -443,8 +367,8 @@ static void test_update(void **state) {
   assert_int_equal(o->version, 3);
   assert_string_equal(o->name, "Third");
   assert_int_equal(o->u.zone.n_history, 1); /* same phase: same history */
-  assert_int_equal(hv_db_head_seq(c->db), s.head + 1);
-  struct ledger_info li = ledger(c->db);
+  assert_int_equal(hv_db_head_seq(c->db), s.entries + 1);
+  struct tu_ledger_info li = ledger(c->db);
   assert_string_equal(li.last_op, "update");
   assert_string_equal(li.last_kind, "zone");
   assert_string_equal(li.last_id, "zu");
@@ -498,18 +422,18 @@ static void test_update(void **state) {
                    HV_ECONFLICT);
   same_as(c->db, &s, "party update without a version");
 
-  verify(c->db);
+  tu_verify(c->db);
   reopen(c);
   assert_int_equal(hv_db_get(c->db, HV_ZONE, "zu")->version, 4);
   assert_string_equal(hv_db_get(c->db, HV_ZONE, "zu")->name, "Fourth");
   assert_int_equal(hv_db_get(c->db, HV_PARTY, "tr")->version, 2);
-  verify(c->db);
+  tu_verify(c->db);
 }
 
 /* Flat documents (parties, agreements): the messages name the id and *out
  * is the stored object, though the document is handed over inside. */
 static void test_put_flat_messages(void **state) {
-  struct ctx *c = *state;
+  struct tu_store *c = *state;
   struct hv_error err;
   const struct hv_object *out = NULL;
   assert_int_equal(
@@ -546,7 +470,7 @@ static void test_put_flat_messages(void **state) {
 
 /* A site's disclosure list (docs/formats.md, include/haven/object.h). */
 static void test_site_disclosed_to(void **state) {
-  struct ctx *c = *state;
+  struct tu_store *c = *state;
   struct hv_error err;
   const struct hv_object *o = NULL;
   int rc =
@@ -585,7 +509,7 @@ static void test_site_disclosed_to(void **state) {
        "disclosed_to[1]"},
   };
   for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
-    struct snapshot s = snap(c->db);
+    struct tu_snapshot s = snap(c->db);
     rc = put(c->db, HV_SITE, bad[i].doc, HV_PUT_CREATE, 0, NULL, &err);
     if (rc != bad[i].rc || strstr(err.msg, bad[i].says) == NULL)
       fail_msg("%s: %s (%s), %s naming %s expected", bad[i].doc,
@@ -602,16 +526,16 @@ static void test_site_disclosed_to(void **state) {
       hv_db_delete(c->db, HV_COORDINATOR, HV_PARTY, "watcher", 1, &err),
       HV_EREF);
   assert_non_null(strstr(err.msg, "site \"s-w\""));
-  verify(c->db);
+  tu_verify(c->db);
   reopen(c);
   assert_string_equal(hv_db_get(c->db, HV_SITE, "s-tr")->u.site.disclosed_to[0],
                       "tr");
-  verify(c->db);
+  tu_verify(c->db);
 }
 
 /* Every check of an import applies, and nothing is applied on failure. */
 static void test_checks_apply(void **state) {
-  struct ctx *c = *state;
+  struct tu_store *c = *state;
   static const struct {
     enum hv_kind kind;
     enum hv_put_mode mode;
@@ -691,7 +615,7 @@ static void test_checks_apply(void **state) {
       {HV_KIND_COUNT, HV_PUT_CREATE, 0, PARTY("p-x", ""), HV_EINVAL, NULL},
   };
   for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
-    struct snapshot s = snap(c->db);
+    struct tu_snapshot s = snap(c->db);
     struct hv_error err;
     const struct hv_object *out = (const struct hv_object *)&err;
     int rc = put(c->db, cases[i].kind, cases[i].doc, cases[i].mode,
@@ -710,7 +634,7 @@ static void test_checks_apply(void **state) {
   assert_null(hv_db_get(c->db, HV_PARTY, "ru")->u.party.sponsor);
 
   /* An unknown author writes nothing either. */
-  struct snapshot s = snap(c->db);
+  struct tu_snapshot s = snap(c->db);
   json_t *doc = tu_js(PARTY("p-x", ""));
   struct hv_error err = {0};
   assert_int_equal(
@@ -719,15 +643,15 @@ static void test_checks_apply(void **state) {
   json_decref(doc);
   same_as(c->db, &s, "unknown author");
   assert_null(hv_db_get(c->db, HV_PARTY, "p-x"));
-  verify(c->db);
+  tu_verify(c->db);
 }
 
 /* ---- deleting ------------------------------------------------------------ */
 
 static void test_delete_refused(void **state) {
-  struct ctx *c = *state;
+  struct tu_store *c = *state;
   struct hv_error err;
-  struct snapshot s = snap(c->db);
+  struct tu_snapshot s = snap(c->db);
   /* Versions: wrong, missing, unknown object, tokens. */
   memset(&err, 0, sizeof err);
   assert_int_equal(
@@ -791,12 +715,12 @@ static void test_delete_refused(void **state) {
       hv_db_delete(c->db, HV_COORDINATOR, HV_PARTY, "lone", 1, &err), HV_OK);
   assert_int_equal(
       hv_db_delete(c->db, HV_COORDINATOR, HV_ZONE, "z-scope", 1, &err), HV_OK);
-  assert_int_equal(hv_db_head_seq(c->db), s.head + 3);
-  verify(c->db);
+  assert_int_equal(hv_db_head_seq(c->db), s.entries + 3);
+  tu_verify(c->db);
 }
 
 static void test_delete(void **state) {
-  struct ctx *c = *state;
+  struct tu_store *c = *state;
   struct hv_error err = {0};
   const struct hv_object *o = hv_db_get(c->db, HV_PARTY, "is-halab");
   assert_non_null(o);
@@ -811,7 +735,7 @@ static void test_delete(void **state) {
   assert_null(hv_db_party_by_alias(c->db, "IS Wilayat Halab"));
   assert_int_equal(hv_db_count(c->db, HV_PARTY), np - 1);
   assert_int_equal(hv_db_head_seq(c->db), head + 1);
-  struct ledger_info li = ledger(c->db);
+  struct tu_ledger_info li = ledger(c->db);
   assert_string_equal(li.last_op, "delete");
   assert_string_equal(li.last_kind, "party");
   assert_string_equal(li.last_id, "is-halab");
@@ -825,7 +749,7 @@ static void test_delete(void **state) {
   json_decref(body);
   free(li.last_body);
   int64_t delete_version = li.last_version;
-  verify(c->db);
+  tu_verify(c->db);
 
   /* A spatial object leaves the queries too. */
   o = hv_db_get(c->db, HV_SITE, "school-1");
@@ -840,14 +764,14 @@ static void test_delete(void **state) {
   for (size_t i = 0; i < h.n; i++)
     assert_string_not_equal(h.v[i].obj->id, "school-1");
   hv_hits_free(&h);
-  verify(c->db);
+  tu_verify(c->db);
 
   /* Gone for good. */
   reopen(c);
   assert_null(hv_db_get(c->db, HV_PARTY, "is-halab"));
   assert_null(hv_db_get(c->db, HV_SITE, "school-1"));
   assert_int_equal(hv_db_count(c->db, HV_PARTY), np - 1);
-  verify(c->db);
+  tu_verify(c->db);
 
   /* Written again: a version above every earlier one of that id, so that
    * (kind, id, version) names one document for ever. */
@@ -871,12 +795,12 @@ static void test_delete(void **state) {
   assert_string_equal(li.last_op, "create");
   assert_int_equal(li.last_version, v1);
   free(li.last_body);
-  verify(c->db);
+  tu_verify(c->db);
   reopen(c);
   o = hv_db_get(c->db, HV_PARTY, "is-halab");
   assert_non_null(o);
   assert_int_equal(o->version, v1);
-  verify(c->db);
+  tu_verify(c->db);
   /* And again, after a reopen (the numbering comes from the store). */
   assert_int_equal(
       hv_db_delete(c->db, HV_COORDINATOR, HV_PARTY, "is-halab", v1, &err),
@@ -889,11 +813,11 @@ static void test_delete(void **state) {
              "'sponsor':'is'}",
              HV_PUT_CREATE, 0);
   assert_true(o->version > earlier);
-  verify(c->db);
+  tu_verify(c->db);
 }
 
 int main(void) {
-#define T_(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
+#define T_(f) cmocka_unit_test_setup_teardown(f, setup, tu_store_teardown)
   const struct CMUnitTest tests[] = {
       T_(test_create_party),
       T_(test_create_zone),

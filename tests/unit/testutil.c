@@ -89,6 +89,119 @@ void tu_close_store(struct hv_db *db, const char *dir) {
   tu_rm_tree(dir);
 }
 
+int tu_import_fixtures(struct hv_db *db) {
+  char r[4096], z[4096], p[4096];
+  const char *paths[] = {tu_fixture(r, sizeof r, "registry.json"),
+                         tu_fixture(z, sizeof z, "zones.geojson"),
+                         tu_fixture(p, sizeof p, "places.geojson")};
+  struct hv_error err = {0};
+  struct hv_import_stats st;
+  if (hv_db_import(db, HV_COORDINATOR, paths, 3, NULL, NULL, &st, &err) !=
+      HV_OK) {
+    print_error("cannot import the fixtures: %s\n", err.msg);
+    return -1;
+  }
+  return 0;
+}
+
+int tu_ledger_cb(const struct hv_ledger_entry *e, void *ud) {
+  struct tu_ledger_info *li = ud;
+  li->n++;
+  li->last_seq = e->seq;
+  li->last_version = e->version;
+  snprintf(li->last_op, sizeof li->last_op, "%s", e->op);
+  snprintf(li->last_kind, sizeof li->last_kind, "%s", e->kind);
+  snprintf(li->last_id, sizeof li->last_id, "%s", e->id);
+  snprintf(li->last_author, sizeof li->last_author, "%s", e->author);
+  memcpy(li->last_hash, e->hash, HV_HASH_BYTES);
+  if (!li->keep_body)
+    return 0;
+  free(li->last_body);
+  li->last_body = strdup(e->body);
+  return li->last_body == NULL;
+}
+
+struct tu_ledger_info tu_ledger(struct hv_db *db) {
+  struct tu_ledger_info li;
+  memset(&li, 0, sizeof li);
+  assert_int_equal(hv_ledger_each(db, 1, 0, tu_ledger_cb, &li), HV_OK);
+  return li;
+}
+
+struct hv_verify_report tu_verify(struct hv_db *db) {
+  struct hv_verify_report rep;
+  struct hv_error err = {0};
+  int rc = hv_ledger_verify(db, &rep, &err);
+  if (rc != HV_OK)
+    fail_msg("ledger does not verify: %s: %s", hv_err_name(rc), err.msg);
+  assert_int_equal(rep.entries, hv_db_head_seq(db));
+  return rep;
+}
+
+/* The snapshot of db into *s; 0, or -1 when the ledger cannot be read. */
+static int snap_into(struct hv_db *db, struct tu_snapshot *s) {
+  struct tu_ledger_info li;
+  memset(&li, 0, sizeof li);
+  memset(s, 0, sizeof *s);
+  if (hv_ledger_each(db, 1, 0, tu_ledger_cb, &li) != HV_OK)
+    return -1;
+  s->entries = li.n;
+  memcpy(s->head_hash, li.last_hash, HV_HASH_BYTES);
+  for (int k = 0; k < HV_KIND_COUNT; k++) {
+    s->count[k] = hv_db_count(db, (enum hv_kind)k);
+    for (size_t i = 0; i < s->count[k]; i++)
+      s->version_sum[k] += hv_db_at(db, (enum hv_kind)k, i)->version;
+  }
+  return 0;
+}
+
+struct tu_snapshot tu_snap(struct hv_db *db) {
+  struct tu_snapshot s;
+  if (snap_into(db, &s) != 0)
+    fail_msg("cannot walk the ledger");
+  return s;
+}
+
+void tu_assert_unchanged(struct hv_db *db, const struct tu_snapshot *before,
+                         const char *what) {
+  struct tu_snapshot now = tu_snap(db);
+  if (now.entries != before->entries)
+    fail_msg("%s: the ledger has %lld entries, had %lld", what,
+             (long long)now.entries, (long long)before->entries);
+  if (memcmp(now.head_hash, before->head_hash, HV_HASH_BYTES) != 0)
+    fail_msg("%s: the ledger's head changed", what);
+  for (int k = 0; k < HV_KIND_COUNT; k++) {
+    const char *kind = hv_kind_name((enum hv_kind)k);
+    if (now.count[k] != before->count[k])
+      fail_msg("%s: %zu %s objects, had %zu", what, now.count[k], kind,
+               before->count[k]);
+    if (now.version_sum[k] != before->version_sum[k])
+      fail_msg("%s: the versions of the %s objects changed", what, kind);
+  }
+}
+
+int tu_store_setup(void **state, const char *prefix, int fixtures) {
+  struct tu_store *s = calloc(1, sizeof *s);
+  if (s == NULL)
+    return -1;
+  if (tu_open_store(s->dir, sizeof s->dir, prefix, &s->db) != 0 ||
+      (fixtures && tu_import_fixtures(s->db) != 0) ||
+      snap_into(s->db, &s->base) != 0) {
+    tu_close_store(s->db, s->dir);
+    free(s);
+    return -1;
+  }
+  *state = s;
+  return 0;
+}
+
+int tu_store_teardown(void **state) {
+  struct tu_store *s = *state;
+  tu_close_store(s->db, s->dir);
+  free(s);
+  return 0;
+}
+
 void tu_write_file(const char *path, const char *text) {
   FILE *f = fopen(path, "w");
   assert_non_null(f);

@@ -9,6 +9,7 @@
 #define HAVEN_TESTUTIL_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #include <jansson.h>
 
@@ -35,6 +36,55 @@ int tu_open_store(char *dir, size_t size, const char *prefix,
 
 /* Closes db (may be NULL) and removes its directory dir. */
 void tu_close_store(struct hv_db *db, const char *dir);
+
+/* Imports tests/fixtures/unit/ as the coordinator; 0, or -1 with a message. */
+int tu_import_fixtures(struct hv_db *db);
+
+/* A ledger walk's entry count and last entry (body only with keep_body). */
+struct tu_ledger_info {
+  int64_t n, last_seq, last_version;
+  char last_op[32], last_kind[32], last_id[80], last_author[64];
+  uint8_t last_hash[HV_HASH_BYTES];
+  int keep_body;   /* set before the walk to keep last_body */
+  char *last_body; /* malloc'd: the caller frees it */
+};
+
+/* Ledger walk callback filling the zeroed struct tu_ledger_info ud. */
+int tu_ledger_cb(const struct hv_ledger_entry *e, void *ud);
+
+/* Walks all of db's ledger, without bodies (fails the test on error). */
+struct tu_ledger_info tu_ledger(struct hv_db *db);
+
+/* Fails the test unless db's whole ledger (to its head) verifies. */
+struct hv_verify_report tu_verify(struct hv_db *db);
+
+/* What a refused write leaves as it was: ledger length, head, kinds. */
+struct tu_snapshot {
+  int64_t entries;                    /* ledger entries */
+  uint8_t head_hash[HV_HASH_BYTES];   /* the last entry's hash */
+  size_t count[HV_KIND_COUNT];        /* objects of each kind */
+  int64_t version_sum[HV_KIND_COUNT]; /* their versions summed */
+};
+
+/* The snapshot of db now (fails the test when the ledger cannot be read). */
+struct tu_snapshot tu_snap(struct hv_db *db);
+
+/* Fails the test, naming what and what changed, unless db is as before. */
+void tu_assert_unchanged(struct hv_db *db, const struct tu_snapshot *before,
+                         const char *what);
+
+/* A test's own store (tu_store_setup). */
+struct tu_store {
+  char dir[4096];
+  struct hv_db *db;
+  struct tu_snapshot base; /* as tu_store_setup left it */
+};
+
+/* cmocka setup: a new struct tu_store in *state, fixtures imported if set. */
+int tu_store_setup(void **state, const char *prefix, int fixtures);
+
+/* cmocka teardown: closes, removes and frees the store of tu_store_setup. */
+int tu_store_teardown(void **state);
 
 /* Writes text to path as it is (fails the test on an I/O error). */
 void tu_write_file(const char *path, const char *text);
