@@ -39,6 +39,8 @@ long hv__table_find(const struct hv__table *t, const char *id) {
 /* Puts obj into t (taken), replacing and freeing any object with its id. */
 static int table_put(struct hv_db *db, struct hv__table *t,
                      struct hv_object *obj) {
+  if (obj->kind == HV_ZONE)
+    db->zones_ix_stale = 1;
   long i = hv__table_find(t, obj->id);
   if (i >= 0) {
     hv__object_free(db->geo, t->v[i]);
@@ -180,6 +182,7 @@ static int genesis(struct hv_db *db, struct hv_error *err) {
 
 /* Frees every object of every table (the tables stay, empty). */
 static void tables_clear(struct hv_db *db, struct hv__table *tables) {
+  db->zones_ix_stale = 1;
   for (int k = 0; k < HV_KIND_COUNT; k++) {
     for (size_t i = 0; i < tables[k].n; i++)
       hv__object_free(db->geo, tables[k].v[i]);
@@ -303,6 +306,7 @@ void hv_db_close(struct hv_db *db) {
   if (db == NULL)
     return;
   tables_clear(db, db->tables);
+  hv_zindex_free(db->zones_ix);
   if (db->store)
     db->store->ops->close(db->store);
   hv_geo_free(db->geo);
@@ -316,6 +320,8 @@ void hv_db_close(struct hv_db *db) {
 /* Removes (kind, id) from its table and frees it; absent is a no-op. */
 static void table_remove(struct hv_db *db, enum hv_kind kind, const char *id) {
   struct hv__table *t = &db->tables[kind];
+  if (kind == HV_ZONE)
+    db->zones_ix_stale = 1;
   long i = hv__table_find(t, id);
   if (i < 0)
     return;
@@ -515,27 +521,57 @@ static int coords_ok(double lon, double lat) {
          lat >= -90 && lat <= 90;
 }
 
+/* (Re)builds the zone index after the zone table changed. */
+static int zones_index(struct hv_db *db) {
+  if (db->zones_ix && !db->zones_ix_stale)
+    return HV_OK;
+  const struct hv__table *t = &db->tables[HV_ZONE];
+  const GEOSGeometry **g = malloc((t->n ? t->n : 1) * sizeof *g);
+  if (g == NULL)
+    return HV_ENOMEM;
+  for (size_t i = 0; i < t->n; i++)
+    g[i] = t->v[i]->geom;
+  struct hv_zindex *ix;
+  struct hv_error err;
+  int rc = hv_zindex_new(db->geo, g, NULL, t->n, &ix, &err);
+  free(g);
+  if (rc != HV_OK)
+    return rc;
+  hv_zindex_free(db->zones_ix);
+  db->zones_ix = ix;
+  db->zones_ix_stale = 0;
+  return HV_OK;
+}
+
 int hv_db_zones_at(struct hv_db *db, double lon, double lat, double alt_m,
                    int64_t t_ms, struct hv_hits *out) {
   if (!coords_ok(lon, lat))
     return HV_EINVAL;
+  int rc = zones_index(db);
+  if (rc != HV_OK)
+    return rc;
+  /* The index answers as GEOSPreparedIntersects would (boundary inside),
+   * in table (id) order; time and altitude are checked on its answers. */
+  uint32_t buf[64], *ids = buf;
+  size_t n = hv_zindex_query(db->zones_ix, lon, lat, buf, 64);
+  if (n > 64) {
+    if ((ids = malloc(n * sizeof *ids)) == NULL)
+      return HV_ENOMEM;
+    hv_zindex_query(db->zones_ix, lon, lat, ids, n);
+  }
   const struct hv__table *t = &db->tables[HV_ZONE];
-  for (size_t i = 0; i < t->n; i++) {
-    const struct hv_object *z = t->v[i];
-    if (lon < z->minx || lon > z->maxx || lat < z->miny || lat > z->maxy)
-      continue;
+  for (size_t i = 0; i < n && rc == HV_OK; i++) {
+    const struct hv_object *z = t->v[ids[i]];
     if (!hv_zone_in_force(z, t_ms))
       continue;
     if (!isnan(alt_m) &&
         (alt_m < z->u.zone.alt_min_m || alt_m > z->u.zone.alt_max_m))
       continue;
-    int in = hv_geo_covers_point(db->geo, z->prepared, lon, lat);
-    if (in < 0)
-      return in;
-    if (in && hits_add(out, z, 0, hv_zone_phase_at(z, t_ms)) != HV_OK)
-      return HV_ENOMEM;
+    rc = hits_add(out, z, 0, hv_zone_phase_at(z, t_ms));
   }
-  return HV_OK;
+  if (ids != buf)
+    free(ids);
+  return rc;
 }
 
 static int hit_cmp(const void *a, const void *b) {

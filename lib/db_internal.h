@@ -6,6 +6,7 @@
 
 #include "haven/db.h"
 #include "haven/ledger.h"
+#include "haven/zindex.h"
 #include "object.h"
 #include "store.h"
 
@@ -24,6 +25,8 @@ struct hv_db {
   int64_t head_time_ms;
   uint8_t head_hash[HV_HASH_BYTES];
   int64_t data_version; /* the store's, when the registry last matched it */
+  struct hv_zindex *zones_ix; /* over tables[HV_ZONE], ids = table index */
+  int zones_ix_stale;         /* the zone table changed since it was built */
 };
 
 /* One change to write: the new object (taken by hv__db_commit) and the

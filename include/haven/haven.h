@@ -4,10 +4,12 @@
 #ifndef HAVEN_HAVEN_H
 #define HAVEN_HAVEN_H
 
+#include "auth.h"
 #include "db.h"
 #include "error.h"
 #include "geo.h"
 #include "ledger.h"
 #include "object.h"
+#include "zindex.h"
 
 #endif
