@@ -10,6 +10,7 @@
 #include "geo.h"
 #include "ledger.h"
 #include "object.h"
+#include "separation.h"
 #include "zindex.h"
 
 #endif
