@@ -651,7 +651,8 @@ int main(int argc, char **argv) {
               {"history", cmd_history}, {"phase", cmd_phase},
               {"query", cmd_query},     {"ledger", cmd_ledger},
               {"summary", cmd_summary}, {"token", cmd_token},
-              {"serve", cmd_serve},     {"routes", cmd_routes}};
+              {"serve", cmd_serve},     {"routes", cmd_routes},
+              {"replay", cmd_replay}};
   const char *name = argv[optind];
   for (size_t i = 0; i < sizeof cmds / sizeof *cmds; i++)
     if (strcmp(cmds[i].name, name) == 0) {

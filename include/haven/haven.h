@@ -11,6 +11,7 @@
 #include "ledger.h"
 #include "object.h"
 #include "separation.h"
+#include "tracks.h"
 #include "zindex.h"
 
 #endif

@@ -1,0 +1,187 @@
+/*
+ * haven/tracks.h — the live picture: position reports of assets checked as
+ * they arrive against the agreed map (zones, protected sites, corridors) and
+ * against each other (separation), producing findings.
+ *
+ * A struct hv_tracks keeps, per asset, its last applied report, the zones,
+ * site radii and open corridors it is inside, and a bounded history of its
+ * last HV_TRACKS_HISTORY reports. Reports come in batches
+ * (hv_tracks_ingest): a batch is validated whole first (a malformed report
+ * refuses the batch and changes nothing), then each report is checked and
+ * applied in order, then the separation check runs once over the airborne
+ * aircraft. The rules (out-of-order, duplicates, implausible reports, what
+ * counts as armed or airborne) are written out in docs/live.md.
+ *
+ * Thread safety: a struct hv_tracks is used by one thread at a time, and
+ * so is the db it borrows (haven/db.h).
+ */
+#ifndef HAVEN_TRACKS_H
+#define HAVEN_TRACKS_H
+
+#include <jansson.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "db.h"
+#include "error.h"
+#include "object.h"
+#include "separation.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* Reports kept per asset in its history ring. */
+#define HV_TRACKS_HISTORY 16
+/* A report more than this after the newest report the engine has seen is
+ * implausible (a time far in the future). */
+#define HV_TRACKS_FUTURE_MS (5 * 60 * 1000)
+/* Aircraft whose last report is older than this, at the time of a
+ * separation pass, are left out of it (landed or out of coverage). */
+#define HV_TRACKS_STALE_MS (60 * 1000)
+/* Below this altitude (m) an aircraft counts as armed near protected sites
+ * and corridors. */
+#define HV_TRACKS_LOW_ALT_M 1500.0
+
+/* One position report. */
+struct hv_position {
+  const char *asset; /* 1-63 characters; borrowed for the call */
+  const char *party; /* a party that exists in the db; borrowed */
+  enum hv_asset_class cls;
+  int64_t t_ms;    /* time of the fix, ms since the Unix epoch, UTC */
+  double lon, lat; /* degrees WGS84: -180..180, -85..85 */
+  double alt_m;    /* metres above mean sea level, -1,000..100,000 */
+  double ve_mps;   /* ground velocity east, m/s */
+  double vn_mps;   /* ground velocity north, m/s */
+  double vs_mps;   /* vertical rate, m/s, positive up */
+};
+
+/* The largest ground speed, m/s, a report of class c may imply: fixed_wing
+ * 700, rotary 120, uav 300, ground_armed / ground_civil / humanitarian 60.
+ * Thread-safe. */
+double hv_tracks_max_speed_mps(enum hv_asset_class c);
+
+enum hv_finding_kind {
+  HV_FIND_ZONE_ENTER,
+  HV_FIND_ZONE_EXIT,
+  HV_FIND_NO_FLY_VIOLATION,
+  HV_FIND_FORBIDDEN_PRESENCE,
+  HV_FIND_SITE_PROXIMITY,
+  HV_FIND_CORRIDOR_INCURSION,
+  HV_FIND_SEPARATION_CONFLICT,
+  HV_FIND_SEPARATION_RESOLVED,
+  HV_FIND_IMPLAUSIBLE,
+  HV_FIND_OUT_OF_ORDER,
+  HV_FIND_COUNT
+};
+
+/* "zone_enter", "zone_exit", ... "out_of_order"; "unknown" out of range.
+ * Static. Thread-safe. */
+const char *hv_finding_kind_name(enum hv_finding_kind k);
+
+/* One finding. Strings are copied into the struct: it owns nothing. */
+struct hv_finding {
+  enum hv_finding_kind kind;
+  int64_t t_ms; /* the report's time; for separation, the pass's time */
+  char asset[HV_ID_MAX], party[HV_ID_MAX];
+  enum hv_asset_class cls;
+  double lon, lat, alt_m; /* the report's position */
+  /* Separation: the other aircraft (asset < other_asset by engine order). */
+  char other_asset[HV_ID_MAX], other_party[HV_ID_MAX];
+  /* Zone, site or corridor concerned (obj_id empty when none). */
+  enum hv_kind obj_kind;
+  char obj_id[HV_ID_MAX];
+  double distance_m; /* site_proximity: to the site; implausible: the jump */
+  double t_cpa_s, d_cpa_m, dalt_cpa_m; /* separation_conflict */
+  double speed_mps;                    /* implausible: the implied speed */
+  char reason[256];                    /* a sentence a person can read */
+};
+
+/* A growable list of findings: start it zeroed ({0}), free it with
+ * hv_findings_free. */
+struct hv_findings {
+  struct hv_finding *v;
+  size_t n, cap;
+};
+
+/* Frees the array and zeroes the list. NULL is a no-op. */
+void hv_findings_free(struct hv_findings *f);
+
+/* The finding as a JSON object for one NDJSON line: kind, t (RFC 3339),
+ * t_ms, asset, party, class, lon, lat, alt_m, and the members the kind
+ * uses (object {kind, id}, other_asset, other_party, distance_m, t_cpa_s,
+ * d_cpa_m, dalt_cpa_m, speed_mps, reason). Caller owns it (json_decref);
+ * NULL when out of memory. */
+json_t *hv_finding_json(const struct hv_finding *f);
+
+struct hv_tracks;
+
+/* A new, empty engine checking against db (borrowed: it must outlive the
+ * engine; writes to it are picked up at the next ingest). Errors:
+ * HV_EINVAL (db or out NULL), HV_ENOMEM. Caller frees with
+ * hv_tracks_free. */
+int hv_tracks_new(struct hv_db *db, struct hv_tracks **out);
+
+/* Frees the engine and all its state. NULL is a no-op. */
+void hv_tracks_free(struct hv_tracks *tr);
+
+/*
+ * Checks and applies n reports (batch borrowed for the call), appending the
+ * findings to *out (caller's; start it zeroed). Each report is validated
+ * first: asset id 1-63 characters, party known to the db, class in range,
+ * finite coordinates in range, speeds <= HV_SEP_MAX_SPEED_MPS, t_ms > 0,
+ * and the party the asset was first reported with. On a malformed report
+ * the whole batch is refused with HV_EINVAL (err names the report's index
+ * and field, e.g. "report 3: lat: 91 is out of range -85..85") or HV_EREF
+ * (unknown party): nothing is applied and nothing appended.
+ * Then each report, in order: out-of-order and duplicate rule,
+ * plausibility, zones, sites, corridors (docs/live.md); then one
+ * separation pass at the newest time of the batch.
+ * Errors after validation: HV_ENOMEM, HV_EGEOMETRY, HV_EGEODESY (the
+ * reports before the failing one stay applied; findings so far are in
+ * *out).
+ */
+int hv_tracks_ingest(struct hv_tracks *tr, const struct hv_position *batch,
+                     size_t n, struct hv_findings *out, struct hv_error *err);
+
+/* Number of assets the engine knows. */
+size_t hv_tracks_count(const struct hv_tracks *tr);
+
+/* The last applied report of asset into *out (its asset and party point
+ * into the engine: valid until the engine is freed). HV_ENOTFOUND when the
+ * engine has applied no report of that asset. */
+int hv_tracks_last(const struct hv_tracks *tr, const char *asset,
+                   struct hv_position *out);
+
+/* Up to max of the asset's last applied reports, oldest first, into out
+ * (strings as hv_tracks_last). Returns how many were written (0 when the
+ * asset is unknown). At most HV_TRACKS_HISTORY are kept. */
+size_t hv_tracks_history(const struct hv_tracks *tr, const char *asset,
+                         struct hv_position *out, size_t max);
+
+/*
+ * The states a separation pass at t_ms would use: every aircraft (fixed
+ * wing, rotary, uav) whose last report is at most HV_TRACKS_STALE_MS before
+ * t_ms, extrapolated at constant velocity to t_ms; party = an index per
+ * distinct party. *states (malloc'd, caller frees) and *assets (malloc'd
+ * array of n asset ids pointing into the engine; caller frees the array)
+ * get n entries, in engine order. Errors: HV_ENOMEM.
+ */
+int hv_tracks_states(const struct hv_tracks *tr, int64_t t_ms,
+                     struct hv_state **states, const char ***assets, size_t *n);
+
+/* Sets the separation minima and look-ahead (copied; NULL: the defaults of
+ * hv_sep_params_default). Errors: none; values are checked by the next
+ * pass (HV_EINVAL from hv_tracks_ingest). */
+void hv_tracks_set_sep_params(struct hv_tracks *tr,
+                              const struct hv_sep_params *p);
+
+/* Bytes the engine holds for asset state, without histories, divided by
+ * the number of assets (0 when none): the id strings, the hash slot and the
+ * zone/site/corridor sets are counted. */
+size_t hv_tracks_bytes_per_asset(const struct hv_tracks *tr);
+
+#ifdef __cplusplus
+}
+#endif
+#endif
