@@ -19,7 +19,6 @@
 #include <fcntl.h>
 #include <math.h>
 #include <setjmp.h>
-#include <spawn.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -35,8 +34,6 @@
 #include "haven/haven.h"
 #include "testutil.h"
 
-extern char **environ;
-
 /* The band's definition in tools/mkscenario.c: depth is measured to the
  * stretch of the Syria-Turkey line between these meridians only. */
 #define BAND_LON_WEST 37.03
@@ -48,9 +45,7 @@ extern char **environ;
 /* ---- the fixture --------------------------------------------------------- */
 
 struct ctx {
-  char run[4096];  /* HAVEN_SCRATCH_DIR/run-<pid>: everything written */
-  char out[4200];  /* run/scenario: what mkscenario wrote */
-  char data[4200]; /* run/db: the haven */
+  char run[4096]; /* HAVEN_SCRATCH_DIR/run-<pid>: everything written */
   struct hv_db *db;
   struct hv_geo *geo;
   GEOSContextHandle_t gh;
@@ -70,73 +65,14 @@ static int fmt(char *buf, size_t size, const char *f, ...) {
   return n < 0 || (size_t)n >= size ? -1 : 0;
 }
 
-static const char *env_or(const char *name, const char *dflt) {
-  const char *v = getenv(name);
-  return v && *v ? v : dflt;
-}
-
-/* Prints the file at path (mkscenario's output), as an error or not. */
-static void dump_file(const char *path, int as_error) {
-  FILE *f = fopen(path, "r");
-  if (f == NULL)
-    return;
-  char line[1024];
-  while (fgets(line, sizeof line, f) != NULL)
-    if (as_error)
-      print_error("  %s", line);
-    else
-      print_message("  %s", line);
-  fclose(f);
-}
-
-/* Runs mkscenario SRC OUT with stdout and stderr into run/mkscenario.log.
- * 0 when it ran and exited 0. */
-static int run_mkscenario(struct ctx *c) {
-  char bin[4200], src[4200], log[4200];
-  if (fmt(bin, sizeof bin, "%s/mkscenario", env_or("HAVEN_BUILD_DIR", ".")) ||
-      fmt(src, sizeof src, "%s/data/src", env_or("HAVEN_SOURCE_DIR", ".")) ||
-      fmt(log, sizeof log, "%s/mkscenario.log", c->run))
-    return -1;
-  posix_spawn_file_actions_t fa;
-  if (posix_spawn_file_actions_init(&fa) != 0)
-    return -1;
-  int rc = posix_spawn_file_actions_addopen(&fa, 1, log,
-                                            O_WRONLY | O_CREAT | O_TRUNC, 0644);
-  if (rc == 0)
-    rc = posix_spawn_file_actions_adddup2(&fa, 1, 2);
-  char *argv[] = {bin, src, c->out, NULL};
-  pid_t pid = 0;
-  if (rc == 0)
-    rc = posix_spawn(&pid, bin, &fa, NULL, argv, environ);
-  posix_spawn_file_actions_destroy(&fa);
-  if (rc != 0) {
-    print_error("cannot run %s: %s\n", bin, strerror(rc));
-    return -1;
-  }
-  int status = 0;
-  while (waitpid(pid, &status, 0) < 0)
-    if (errno != EINTR)
-      return -1;
-  if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
-    print_error("%s %s %s: %s %d; its output:\n", bin, src, c->out,
-                WIFEXITED(status) ? "exit status" : "killed by signal",
-                WIFEXITED(status) ? WEXITSTATUS(status) : WTERMSIG(status));
-    dump_file(log, 1);
-    return -1;
-  }
-  print_message("mkscenario:\n");
-  dump_file(log, 0);
-  return 0;
-}
-
 /* Reads the geometry of the feature of the source file name (in data/src)
  * whose property key is val. */
 static int source_geometry(struct ctx *c, const char *name, const char *key,
                            const char *val, GEOSGeometry **out) {
   char path[4200];
   *out = NULL;
-  if (fmt(path, sizeof path, "%s/data/src/%s", env_or("HAVEN_SOURCE_DIR", "."),
-          name))
+  if (fmt(path, sizeof path, "%s/data/src/%s",
+          tu_env_or("HAVEN_SOURCE_DIR", "."), name))
     return -1;
   json_error_t je;
   json_t *doc = json_load_file(path, 0, &je);
@@ -193,44 +129,14 @@ static int group_setup(void **state) {
   if (c == NULL)
     return -1;
   *state = c;
-  if (fmt(c->run, sizeof c->run, "%s/run-%ld", env_or("HAVEN_SCRATCH_DIR", "."),
-          (long)getpid()) ||
-      fmt(c->out, sizeof c->out, "%s/scenario", c->run) ||
-      fmt(c->data, sizeof c->data, "%s/db", c->run))
-    goto fail;
-  if (mkdir(c->run, 0777) != 0) {
-    print_error("%s: %s\n", c->run, strerror(errno));
-    c->run[0] = '\0'; /* not ours: do not remove it */
+  if (tu_scratch_dir(c->run, sizeof c->run, "run") != 0) {
+    c->run[0] = '\0';
     goto fail;
   }
-  if (run_mkscenario(c) != 0)
+  if (tu_load_scenario(c->run, 1, &c->db) != 0)
     goto fail;
-
-  struct hv_error err = {0};
-  if (hv_db_open(c->data, &c->db, &err) != HV_OK) {
-    print_error("cannot open a haven in %s: %s\n", c->data, err.msg);
-    goto fail;
-  }
   c->geo = hv_db_geo(c->db);
   c->gh = hv_geo_geos(c->geo);
-
-  const char *src = env_or("HAVEN_SOURCE_DIR", ".");
-  char p[7][4300];
-  if (fmt(p[0], sizeof p[0], "%s/data/scenario/registry.json", src) ||
-      fmt(p[1], sizeof p[1], "%s/areas.geojson", c->out) ||
-      fmt(p[2], sizeof p[2], "%s/zones.geojson", c->out) ||
-      fmt(p[3], sizeof p[3], "%s/sites.geojson", c->out) ||
-      fmt(p[4], sizeof p[4], "%s/delineations.geojson", c->out) ||
-      fmt(p[5], sizeof p[5], "%s/data/scenario/corridors.geojson", src))
-    goto fail;
-  const char *paths[] = {p[0], p[1], p[2], p[3], p[4], p[5]};
-  struct hv_import_stats st;
-  memset(&st, 0, sizeof st);
-  if (hv_db_import(c->db, HV_COORDINATOR, paths, 6, NULL, NULL, &st, &err) !=
-      HV_OK) {
-    print_error("cannot import the scenario: %s\n", err.msg);
-    goto fail;
-  }
 
   /* The sources, read here independently of mkscenario. */
   if (source_geometry(c, "ne10m_syria_border_lines.geojson", "b", "Turkey",

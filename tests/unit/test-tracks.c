@@ -34,8 +34,6 @@
 #include "haven/haven.h"
 #include "testutil.h"
 
-extern char **environ;
-
 #define RAD (M_PI / 180.0)
 #define M_PER_DEG (HV_SEP_EARTH_RADIUS_M * RAD)
 /* 2018-08-01T05:00:00Z: the day of the ADS-B sample. */
@@ -44,60 +42,10 @@ extern char **environ;
 
 struct ctx {
   char run[4096];
-  char out[4200];
-  char data[4200];
   struct hv_db *db;
   double in_lon, in_lat;   /* a point inside border-no-fly */
   double out_lon, out_lat; /* a point 0.35 degrees north of it, in no zone */
 };
-
-static const char *env_or(const char *name, const char *dflt) {
-  const char *v = getenv(name);
-  return v && *v ? v : dflt;
-}
-
-static int fmt(char *buf, size_t size, const char *f, ...)
-    __attribute__((format(printf, 3, 4)));
-static int fmt(char *buf, size_t size, const char *f, ...) {
-  va_list ap;
-  va_start(ap, f);
-  int n = vsnprintf(buf, size, f, ap);
-  va_end(ap);
-  return n < 0 || (size_t)n >= size ? -1 : 0;
-}
-
-static int run_mkscenario(struct ctx *c) {
-  char bin[4200], src[4200], log[4200];
-  if (fmt(bin, sizeof bin, "%s/mkscenario", env_or("HAVEN_BUILD_DIR", ".")) ||
-      fmt(src, sizeof src, "%s/data/src", env_or("HAVEN_SOURCE_DIR", ".")) ||
-      fmt(log, sizeof log, "%s/mkscenario.log", c->run))
-    return -1;
-  posix_spawn_file_actions_t fa;
-  if (posix_spawn_file_actions_init(&fa) != 0)
-    return -1;
-  int rc = posix_spawn_file_actions_addopen(&fa, 1, log,
-                                            O_WRONLY | O_CREAT | O_TRUNC, 0644);
-  if (rc == 0)
-    rc = posix_spawn_file_actions_adddup2(&fa, 1, 2);
-  char *argv[] = {bin, src, c->out, NULL};
-  pid_t pid = 0;
-  if (rc == 0)
-    rc = posix_spawn(&pid, bin, &fa, NULL, argv, environ);
-  posix_spawn_file_actions_destroy(&fa);
-  if (rc != 0) {
-    print_error("cannot run %s: %s\n", bin, strerror(rc));
-    return -1;
-  }
-  int status = 0;
-  while (waitpid(pid, &status, 0) < 0)
-    if (errno != EINTR)
-      return -1;
-  if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
-    print_error("%s failed; see %s\n", bin, log);
-    return -1;
-  }
-  return 0;
-}
 
 static int group_teardown(void **state) {
   struct ctx *c = *state;
@@ -116,41 +64,12 @@ static int group_setup(void **state) {
   if (c == NULL)
     return -1;
   *state = c;
-  if (fmt(c->run, sizeof c->run, "%s/tracks-%ld",
-          env_or("HAVEN_SCRATCH_DIR", "."), (long)getpid()) ||
-      fmt(c->out, sizeof c->out, "%s/scenario", c->run) ||
-      fmt(c->data, sizeof c->data, "%s/db", c->run))
-    goto fail;
-  tu_rm_tree(c->run);
-  if (mkdir(c->run, 0777) != 0) {
-    print_error("%s: %s\n", c->run, strerror(errno));
+  if (tu_scratch_dir(c->run, sizeof c->run, "tracks") != 0) {
     c->run[0] = '\0';
     goto fail;
   }
-  if (run_mkscenario(c) != 0)
+  if (tu_load_scenario(c->run, 0, &c->db) != 0)
     goto fail;
-  struct hv_error err = {0};
-  if (hv_db_open(c->data, &c->db, &err) != HV_OK) {
-    print_error("cannot open a haven in %s: %s\n", c->data, err.msg);
-    goto fail;
-  }
-  const char *src = env_or("HAVEN_SOURCE_DIR", ".");
-  char p[6][4300];
-  if (fmt(p[0], sizeof p[0], "%s/data/scenario/registry.json", src) ||
-      fmt(p[1], sizeof p[1], "%s/areas.geojson", c->out) ||
-      fmt(p[2], sizeof p[2], "%s/zones.geojson", c->out) ||
-      fmt(p[3], sizeof p[3], "%s/sites.geojson", c->out) ||
-      fmt(p[4], sizeof p[4], "%s/delineations.geojson", c->out) ||
-      fmt(p[5], sizeof p[5], "%s/data/scenario/corridors.geojson", src))
-    goto fail;
-  const char *paths[] = {p[0], p[1], p[2], p[3], p[4], p[5]};
-  struct hv_import_stats st;
-  memset(&st, 0, sizeof st);
-  if (hv_db_import(c->db, HV_COORDINATOR, paths, 6, NULL, NULL, &st, &err) !=
-      HV_OK) {
-    print_error("cannot import the scenario: %s\n", err.msg);
-    goto fail;
-  }
   /* A point inside the border no-fly zone, and one north of it. */
   const struct hv_object *z = hv_db_get(c->db, HV_ZONE, "border-no-fly");
   if (z == NULL)
@@ -723,8 +642,9 @@ struct zstate {
 static void test_real_tracks(void **state) {
   struct ctx *c = *state;
   char path[4200];
-  if (fmt(path, sizeof path, "%s/aircraft/traffic_switzerland.csv",
-          env_or("HAVEN_SHARED_DATA", "/work/shared/data")))
+  if ((size_t)snprintf(path, sizeof path, "%s/aircraft/traffic_switzerland.csv",
+                       tu_env_or("HAVEN_SHARED_DATA", "/work/shared/data")) >=
+      sizeof path)
     fail();
   if (access(path, R_OK) != 0) {
     print_message("no %s: skipped\n", path);

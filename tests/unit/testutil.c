@@ -5,14 +5,18 @@
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE /* nftw, mkdtemp (CMake defines it for the build) */
 #endif
+#include <errno.h>
+#include <fcntl.h>
 #include <ftw.h>
 #include <setjmp.h>
+#include <spawn.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -241,5 +245,98 @@ int tu_geo_setup(void **state) {
 
 int tu_geo_teardown(void **state) {
   hv_geo_free(*state);
+  return 0;
+}
+
+const char *tu_env_or(const char *name, const char *dflt) {
+  const char *v = getenv(name);
+  return v && *v ? v : dflt;
+}
+
+/* Prints a file's lines, as errors or as messages. */
+static void dump_file(const char *path, int as_error) {
+  FILE *f = fopen(path, "r");
+  if (f == NULL)
+    return;
+  char line[1024];
+  while (fgets(line, sizeof line, f) != NULL)
+    if (as_error)
+      print_error("  %s", line);
+    else
+      print_message("  %s", line);
+  fclose(f);
+}
+
+/* Runs mkscenario SRC OUT with its output into log; 0 when it exited 0. */
+static int run_mkscenario(const char *out, const char *log, int verbose) {
+  char bin[4200], src[4200];
+  if ((size_t)snprintf(bin, sizeof bin, "%s/mkscenario",
+                       tu_env_or("HAVEN_BUILD_DIR", ".")) >= sizeof bin ||
+      (size_t)snprintf(src, sizeof src, "%s/data/src",
+                       tu_env_or("HAVEN_SOURCE_DIR", ".")) >= sizeof src)
+    return -1;
+  posix_spawn_file_actions_t fa;
+  if (posix_spawn_file_actions_init(&fa) != 0)
+    return -1;
+  int rc = posix_spawn_file_actions_addopen(&fa, 1, log,
+                                            O_WRONLY | O_CREAT | O_TRUNC, 0644);
+  if (rc == 0)
+    rc = posix_spawn_file_actions_adddup2(&fa, 1, 2);
+  char *argv[] = {bin, src, (char *)out, NULL};
+  extern char **environ;
+  pid_t pid = 0;
+  if (rc == 0)
+    rc = posix_spawn(&pid, bin, &fa, NULL, argv, environ);
+  posix_spawn_file_actions_destroy(&fa);
+  if (rc != 0) {
+    print_error("cannot run %s: %s\n", bin, strerror(rc));
+    return -1;
+  }
+  int status = 0;
+  while (waitpid(pid, &status, 0) < 0)
+    if (errno != EINTR)
+      return -1;
+  if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+    print_error("%s %s %s: %s %d; its output:\n", bin, src, out,
+                WIFEXITED(status) ? "exit status" : "killed by signal",
+                WIFEXITED(status) ? WEXITSTATUS(status) : WTERMSIG(status));
+    dump_file(log, 1);
+    return -1;
+  }
+  if (verbose) {
+    print_message("mkscenario:\n");
+    dump_file(log, 0);
+  }
+  return 0;
+}
+
+int tu_load_scenario(const char *run_dir, int verbose, struct hv_db **db) {
+  *db = NULL;
+  char out[4200], log[4200], data[4200], p[6][4300];
+  const char *src = tu_env_or("HAVEN_SOURCE_DIR", ".");
+  tu_path_in(out, sizeof out, run_dir, "scenario");
+  tu_path_in(log, sizeof log, run_dir, "mkscenario.log");
+  tu_path_in(data, sizeof data, run_dir, "db");
+  if (run_mkscenario(out, log, verbose) != 0)
+    return -1;
+  struct hv_error err = {0};
+  if (hv_db_open(data, db, &err) != HV_OK) {
+    print_error("cannot open a haven in %s: %s\n", data, err.msg);
+    return -1;
+  }
+  snprintf(p[0], sizeof p[0], "%s/data/scenario/registry.json", src);
+  snprintf(p[1], sizeof p[1], "%s/areas.geojson", out);
+  snprintf(p[2], sizeof p[2], "%s/zones.geojson", out);
+  snprintf(p[3], sizeof p[3], "%s/sites.geojson", out);
+  snprintf(p[4], sizeof p[4], "%s/delineations.geojson", out);
+  snprintf(p[5], sizeof p[5], "%s/data/scenario/corridors.geojson", src);
+  const char *paths[] = {p[0], p[1], p[2], p[3], p[4], p[5]};
+  if (hv_db_import(*db, HV_COORDINATOR, paths, 6, NULL, NULL, NULL, &err) !=
+      HV_OK) {
+    print_error("cannot import the scenario: %s\n", err.msg);
+    hv_db_close(*db);
+    *db = NULL;
+    return -1;
+  }
   return 0;
 }

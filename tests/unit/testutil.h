@@ -102,4 +102,15 @@ int tu_geo_setup(void **state);
 /* cmocka teardown: frees the geometry context of tu_geo_setup. */
 int tu_geo_teardown(void **state);
 
+/* The value of environment variable name, or dflt when unset or empty. */
+const char *tu_env_or(const char *name, const char *dflt);
+
+/* The bundled real scenario, built as `make demo` does: runs
+ * $HAVEN_BUILD_DIR/mkscenario on $HAVEN_SOURCE_DIR/data/src into
+ * run_dir/scenario (its output in run_dir/mkscenario.log, printed when
+ * verbose or when it fails), opens a store in run_dir/db and imports the
+ * registry, the generated files and the corridors. run_dir must exist.
+ * Returns 0 with *db open (caller closes), or -1 after printing why. */
+int tu_load_scenario(const char *run_dir, int verbose, struct hv_db **db);
+
 #endif /* HAVEN_TESTUTIL_H */
