@@ -156,6 +156,18 @@ static int listed(const json_t *arr, const char *party) {
   return 0;
 }
 
+/* Whether party is in the array of ids (no wildcard). */
+static int listed_exactly(const json_t *arr, const char *party) {
+  size_t i;
+  json_t *v;
+  json_array_foreach(arr, i, v) {
+    const char *s = json_string_value(v);
+    if (s && strcmp(s, party) == 0)
+      return 1;
+  }
+  return 0;
+}
+
 enum hv_visibility hv_visibility(const struct hv_principal *who,
                                  enum hv_kind kind, const json_t *doc) {
   if (who->role == HV_ROLE_COORDINATOR)
@@ -163,6 +175,18 @@ enum hv_visibility hv_visibility(const struct hv_principal *who,
   switch (kind) {
   case HV_TOKEN:
     return HV_VIS_HIDDEN;
+  case HV_FINDING: {
+    /* About its own asset (either side of a separation finding), or about
+     * a zone or corridor it guarantees or a site it notified (the body's
+     * audience, fixed when the finding was recorded). */
+    const char *p = json_string_value(json_object_get(doc, "party"));
+    const char *o = json_string_value(json_object_get(doc, "other_party"));
+    if ((p && strcmp(p, who->party) == 0) ||
+        (o && strcmp(o, who->party) == 0) ||
+        listed_exactly(json_object_get(doc, "audience"), who->party))
+      return HV_VIS_FULL;
+    return HV_VIS_HIDDEN;
+  }
   case HV_SITE: {
     const char *by = json_string_value(json_object_get(doc, "notified_by"));
     if ((by && strcmp(by, who->party) == 0) ||
@@ -194,7 +218,12 @@ json_t *hv_ledger_entry_view_json(const struct hv_principal *who,
                                   const struct hv_ledger_entry *e) {
   enum hv_kind kind;
   int full = 1;
-  if (hv_kind_parse(e->kind, &kind) == HV_OK) {
+  int known = hv_kind_parse(e->kind, &kind) == HV_OK;
+  if (!known && strcmp(e->kind, "finding") == 0) {
+    kind = HV_FINDING;
+    known = 1;
+  }
+  if (known) {
     json_error_t jerr;
     json_t *doc = json_loads(e->body, 0, &jerr);
     full = doc && hv_visibility(who, kind, doc) == HV_VIS_FULL;

@@ -12,6 +12,7 @@
  */
 #include <math.h>
 #include <sodium.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -337,6 +338,27 @@ static void free_changes(struct hv_db *db, struct hv__change *c, size_t n) {
   }
 }
 
+/* Appends the entry of a ledger-only record c as entry seq, chained onto
+ * prev (updated to its hash). Inside hv__db_commit's transaction. */
+static int append_record(struct hv_db *db, const char *author,
+                         const struct hv__change *c, int64_t now, int64_t seq,
+                         uint8_t prev[HV_HASH_BYTES]) {
+  char id[24];
+  snprintf(id, sizeof id, "%lld", (long long)seq);
+  struct hv_ledger_entry e = {.seq = seq,
+                              .time_ms = now,
+                              .version = 1,
+                              .author = author,
+                              .op = c->op,
+                              .kind = c->record_kind,
+                              .id = id,
+                              .body = c->record_body};
+  memcpy(e.prev_hash, prev, HV_HASH_BYTES);
+  hv_ledger_hash(&e, e.hash);
+  memcpy(prev, e.hash, HV_HASH_BYTES);
+  return db->store->ops->append(db->store, &e);
+}
+
 int hv__db_commit(struct hv_db *db, const char *author,
                   struct hv__change *changes, size_t n, struct hv_error *err) {
   if (strcmp(author, HV_COORDINATOR) != 0 &&
@@ -370,6 +392,10 @@ int hv__db_commit(struct hv_db *db, const char *author,
                       "opened (head %lld, now %lld); nothing applied, retry",
                       db->dir, (long long)db->head_seq, (long long)store_seq);
   for (size_t i = 0; i < n && rc == HV_OK; i++) {
+    if (changes[i].obj == NULL && changes[i].record_kind) {
+      rc = append_record(db, author, &changes[i], now, ++seq, prev);
+      continue;
+    }
     struct hv_object *o = changes[i].obj;
     enum hv_kind kind = o ? o->kind : changes[i].kind;
     const char *id = o ? o->id : changes[i].id;
@@ -435,6 +461,8 @@ int hv__db_commit(struct hv_db *db, const char *author,
    * leaves memory behind the disk, never ahead; reopening reloads it. */
   int pub = HV_OK;
   for (size_t i = 0; i < n; i++) {
+    if (changes[i].obj == NULL && changes[i].record_kind)
+      continue; /* ledger only */
     if (changes[i].obj == NULL) {
       table_remove(db, changes[i].kind, changes[i].id);
       continue;

@@ -38,10 +38,17 @@ struct hv__change {
   const char *op;
   enum hv_kind kind; /* deletions only */
   const char *id;    /* deletions only; borrowed */
+  /* A ledger-only record (obj NULL, record_kind set): an entry of kind
+   * record_kind, op op, version 1, id the entry's own seq in decimal, body
+   * record_body (canonical JSON, borrowed); no object row, nothing in the
+   * registry. Findings are written so (ledger kind "finding"). */
+  const char *record_kind;
+  const char *record_body;
 };
 
 /*
- * Writes changes as author in one transaction: for each, the object's
+ * Writes changes as author in one transaction (one commit, one fsync,
+ * whatever n): for a ledger-only record, its entry (above); for each other, the object's
  * version is set to (current version + 1, or 1), its document gets that
  * version, a ledger entry is appended and the object row written; then
  * commit (durable), then the registry takes the objects. On any failure

@@ -385,6 +385,10 @@ int hv_server_run(const struct hv_server_options *o, struct hv_error *err) {
 
   if ((rc = hv_db_open(o->data, &s.db, err)) != HV_OK)
     goto done;
+  if ((rc = hv_tracks_new(s.db, &s.tracks)) != HV_OK) {
+    hv_error_set(err, rc, "out of memory");
+    goto done;
+  }
   if ((rc = hv__metrics_new(&s.metrics)) != HV_OK ||
       (rc = hv__ratelimit_new(o->auth_fail_max,
                               (int64_t)o->auth_fail_window_s * 1000,
@@ -447,6 +451,7 @@ done:
     if (listen_fd != MHD_INVALID_SOCKET)
       close(listen_fd);
   }
+  hv_tracks_free(s.tracks);
   hv_db_close(s.db);
   hv__metrics_free(s.metrics);
   hv__ratelimit_free(s.limiter);

@@ -33,6 +33,7 @@ struct hv__srv {
   struct hv_server_options opt;
   struct hv_db *db;
   pthread_mutex_t db_lock; /* guards db and every object borrowed from it */
+  struct hv_tracks *tracks; /* the live picture (positions.c); db_lock */
   struct hv__metrics *metrics;
   struct hv__ratelimit *limiter;
   pthread_mutex_t flight_lock;
@@ -50,7 +51,12 @@ enum hv__method { HV__GET, HV__POST, HV__PUT, HV__DELETE, HV__OTHER };
 #define HV__SITES (HV__COORD | (1u << HV_ROLE_AGENCY))
 
 /* How a route takes a request body. */
-enum hv__body { HV__NOBODY, HV__BODY, HV__BODY_OPTIONAL };
+enum hv__body {
+  HV__NOBODY,
+  HV__BODY,
+  HV__BODY_OPTIONAL,
+  HV__BODY_NDJSON /* required; application/json or application/x-ndjson */
+};
 
 struct hv__req;
 
@@ -130,7 +136,7 @@ int hv__request_check(struct hv__req *r);
  * upload), then calls the route's function, which sets the reply. */
 void hv__request_run(struct hv__req *r);
 
-/* ---- the handlers (objects.c, queries.c, record.c) -------------------- */
+/* ---- the handlers (objects.c, queries.c, record.c, positions.c) -------- */
 
 void hv__h_list(struct hv__req *r);
 void hv__h_get(struct hv__req *r);
@@ -151,6 +157,8 @@ void hv__h_verify(struct hv__req *r);
 void hv__h_tokens(struct hv__req *r);
 void hv__h_token_create(struct hv__req *r);
 void hv__h_token_revoke(struct hv__req *r);
+void hv__h_positions(struct hv__req *r);
+void hv__h_findings(struct hv__req *r);
 
 /* The collection name of a kind ("zones"), for messages. */
 const char *hv__plural(enum hv_kind k);

@@ -73,6 +73,11 @@ const struct hv__route hv__routes[] = {
      "from to limit"},
     {HV__GET, "/v1/ledger/verify", hv__h_verify, HV__ANY, -1, HV__NOBODY, ""},
 
+    {HV__POST, "/v1/positions", hv__h_positions,
+     HV__COORD | (1u << HV_ROLE_PARTY), -1, HV__BODY_NDJSON, ""},
+    {HV__GET, "/v1/findings", hv__h_findings, HV__ANY, -1, HV__NOBODY,
+     "since kind limit"},
+
     {HV__GET, "/v1/tokens", hv__h_tokens, HV__COORD, HV_TOKEN, HV__NOBODY,
      "limit cursor"},
     {HV__POST, "/v1/tokens", hv__h_token_create, HV__COORD, HV_TOKEN, HV__BODY,
@@ -264,15 +269,16 @@ static int authorize(struct hv__req *r) {
       hv_role_name(r->who.role), r->party, METHOD_NAMES[rt->method], rt->path);
 }
 
-/* "application/json", with or without parameters (charset). */
-static int is_json_type(const char *ct) {
+/* Whether ct is type, with or without parameters (charset). */
+static int is_type(const char *ct, const char *type) {
   if (ct == NULL)
     return 0;
   while (*ct == ' ' || *ct == '\t')
     ct++;
-  if (strncasecmp(ct, "application/json", 16) != 0)
+  size_t n = strlen(type);
+  if (strncasecmp(ct, type, n) != 0)
     return 0;
-  char c = ct[16];
+  char c = ct[n];
   return c == '\0' || c == ';' || c == ' ' || c == '\t';
 }
 
@@ -302,9 +308,12 @@ int hv__request_check(struct hv__req *r) {
   if (r->has_body && rt->body != HV__NOBODY) {
     const char *ct = MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND,
                                                  MHD_HTTP_HEADER_CONTENT_TYPE);
-    if (!is_json_type(ct))
+    int ndjson = rt->body == HV__BODY_NDJSON;
+    if (!is_type(ct, "application/json") &&
+        !(ndjson && is_type(ct, "application/x-ndjson")))
       return hv__fail(r, 415, "unsupported_media_type", NULL,
-                      "the body must be application/json, not %s",
+                      "the body must be application/json%s, not %s",
+                      ndjson ? " or application/x-ndjson" : "",
                       ct ? ct : "untyped");
   }
   if (r->content_length >= 0 &&

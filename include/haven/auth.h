@@ -78,8 +78,14 @@ enum hv_visibility {
  *   notifying party and the parties in its `disclosed_to` list ("*" = all);
  *   anyone else gets the site redacted (no geometry);
  * - the shared map (parties, agreements, zones, corridors, delineations,
- *   areas) is seen by every authenticated principal.
- * Later kinds (tracks, planned operations, findings) add their rule here.
+ *   areas) is seen by every authenticated principal;
+ * - a finding (kind HV_FINDING, doc its recorded body,
+ *   hv_finding_record_json) is seen in full by the party of its asset, the
+ *   other party of a separation finding, and the parties of its
+ *   "audience" (guarantors of its zone or corridor, notifier of its site);
+ *   it is hidden from everyone else. Its ledger entry stays listed for
+ *   all, with the body withheld (hv_ledger_entry_view_json).
+ * Later kinds (tracks, planned operations) add their rule here.
  */
 enum hv_visibility hv_visibility(const struct hv_principal *who,
                                  enum hv_kind kind, const json_t *doc);

@@ -33,11 +33,16 @@ enum hv_kind {
   HV_DELINEATION,
   HV_AREA,
   HV_TOKEN, /* a credential (haven/auth.h); never imported or exported */
-  HV_KIND_COUNT
+  HV_KIND_COUNT,
+  /* Not an object kind (no table, no rows, never parsed by hv_kind_parse):
+   * a finding of the live picture, kept in the ledger only (ledger kind
+   * "finding"). hv_visibility() takes it. */
+  HV_FINDING = HV_KIND_COUNT
 };
 
 /* "party", "agreement", "zone", "corridor", "site", "delineation", "area",
- * "token". */
+ * "token"; "?" out of range (HV_FINDING included: its ledger kind is
+ * "finding"). */
 const char *hv_kind_name(enum hv_kind kind);
 /* The kind named name; HV_EINVAL when there is none. */
 int hv_kind_parse(const char *name, enum hv_kind *out);

@@ -114,6 +114,32 @@ void hv_findings_free(struct hv_findings *f);
  * NULL when out of memory. */
 json_t *hv_finding_json(const struct hv_finding *f);
 
+/*
+ * The finding as it is recorded (the body of its ledger entry):
+ * hv_finding_json plus "audience", the parties besides party and
+ * other_party that answer for the object concerned, as db holds them now —
+ * a zone's or corridor's guarantors, a site's notifying party — sorted,
+ * without duplicates (an empty array when none). hv_visibility(who,
+ * HV_FINDING, doc) decides on this document. Caller owns it; NULL when out
+ * of memory. Not thread-safe (reads db).
+ */
+json_t *hv_finding_record_json(const struct hv_db *db,
+                               const struct hv_finding *f);
+
+/*
+ * Appends every finding of f to db's ledger as author (a party, or
+ * HV_COORDINATOR), in order, in one transaction (one commit, one fsync):
+ * entry op "finding", kind "finding", version 1, id the entry's seq in
+ * decimal, body the canonical hv_finding_record_json. Findings are ledger
+ * only: no object row, nothing in the registry (docs/record.md).
+ * *first_seq (may be NULL) gets the seq of the first one, 0 when f is
+ * empty (nothing is written). All or nothing. Errors: HV_EREF (unknown
+ * author), HV_ESTORE, HV_ECONFLICT, HV_ENOMEM.
+ */
+int hv_db_record_findings(struct hv_db *db, const char *author,
+                          const struct hv_findings *f, int64_t *first_seq,
+                          struct hv_error *err);
+
 struct hv_tracks;
 
 /* A new, empty engine checking against db (borrowed: it must outlive the

@@ -814,6 +814,15 @@ json_t *it_new_doc(const char *coll, const char *id, const char *notified_by) {
   } else if (strcmp(coll, "areas") == 0) {
     d = it_js("{'type':'Feature','geometry':" IT_SQUARE ",'properties':{"
               "'object':'area','level':'adm9'}}");
+  } else if (strcmp(coll, "positions") == 0) {
+    /* Not an object: a batch of one position report of asset id. */
+    json_t *a = json_array();
+    json_array_append_new(
+        a, it_js("{'party':'sna','class':'rotary','t':'2018-08-01T05:00:00Z',"
+                 "'lon':38.3,'lat':34.3,'alt_m':500,'ve_mps':10,'vn_mps':0,"
+                 "'vs_mps':0}"));
+    json_object_set_new(json_array_get(a, 0), "asset", json_string(id));
+    return a;
   } else {
     fail_msg("no collection %s", coll);
   }
