@@ -1,0 +1,543 @@
+/*
+ * bench-tracks.c — the live engine in-process (hv_tracks_ingest): the
+ * baseline of the end-to-end positions benchmark (bench/bench-positions.sh)
+ * and the memory per live asset.
+ *
+ * The reports: every row of shared/data/aircraft/traffic_switzerland.csv
+ * (OpenSky ADS-B, 2018-08-01, 842 aircraft, 17 h) translated over northern
+ * Syria (+29 degrees of longitude, -10.5 of latitude), as fixed_wing assets
+ * of party "syr-gov" (asset id: the icao24), in time order (ties by asset).
+ * Units: altitude ft -> m, groundspeed kt -> m/s with the track as
+ * gs_mps/trk_deg (ve/vn as the server computes them), vertical rate ft/min
+ * -> m/s. The assets are split into PARTS partitions (asset number, in order
+ * of first appearance, mod PARTS), and each partition's reports are cut in
+ * time order into batches of BATCH: the HTTP benchmark sends partition p on
+ * connection p, so that the connections never race on one asset. Pass k of
+ * the file is shifted by k x SHIFT (the file's span + 10 s), so that every
+ * asset's times keep increasing from pass to pass.
+ *
+ *   bench-tracks emit SHARED_DIR OUT_DIR BATCH PARTS
+ *     writes OUT_DIR/part-<p>.ndjson (the batches of partition p as NDJSON
+ *     bodies, one after another, each followed by an empty line) and
+ *     OUT_DIR/meta (shift_ms, reports, batches per partition).
+ *   bench-tracks run SHARED_DIR DATA_DIR BATCH PARTS [RUNS]
+ *     1. the same batches, interleaved (p0 b0, p1 b0, ..., p0 b1, ...), two
+ *        passes of the file into a new engine on the db in DATA_DIR (the
+ *        scenario): reports/s, median of RUNS (default 3); then one more
+ *        pass with the findings recorded in the ledger per batch
+ *        (hv_db_record_findings, as POST /v1/positions does);
+ *     2. memory: a new engine fed one pass of the file (842 assets), then
+ *        100,000 synthetic ground_civil assets of "syr-gov" at random
+ *        points over Syria (one report each, then 15 more each, 10 s and
+ *        ~100 m apart, so every ring is full): hv_tracks_bytes_per_asset
+ *        and the growth of the process's RSS (/proc/self/statm) per asset.
+ *     Prints "inproc reports_per_s=..." for bench-positions.sh.
+ *
+ * Exit 1 when an ingest fails, or when the replay gives an out_of_order
+ * finding (the batches would be wrong).
+ */
+#include <haven/db.h>
+#include <haven/tracks.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#define LON_SHIFT 29.0
+#define LAT_SHIFT (-10.5)
+#define PARTY "syr-gov"
+#define SYNTH_ASSETS 100000
+#define SYNTH_ROUNDS HV_TRACKS_HISTORY
+
+struct rep {
+  int64_t t_ms;
+  double lon, lat, alt_m, gs_mps, trk_deg, vs_mps;
+  char id[16]; /* icao24 */
+  unsigned asset, part;
+};
+
+static double now_s(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static char *slurp(const char *path) {
+  FILE *f = fopen(path, "rb");
+  if (f == NULL)
+    return NULL;
+  char *buf = NULL;
+  if (fseek(f, 0, SEEK_END) == 0) {
+    long size = ftell(f);
+    if (size >= 0 && fseek(f, 0, SEEK_SET) == 0 &&
+        (buf = malloc((size_t)size + 1)) != NULL) {
+      if (fread(buf, 1, (size_t)size, f) != (size_t)size) {
+        free(buf);
+        buf = NULL;
+      } else {
+        buf[size] = '\0';
+      }
+    }
+  }
+  fclose(f);
+  return buf;
+}
+
+static int cmp_rep(const void *a, const void *b) {
+  const struct rep *x = a, *y = b;
+  if (x->t_ms != y->t_ms)
+    return x->t_ms < y->t_ms ? -1 : 1;
+  return strcmp(x->id, y->id);
+}
+
+/* time_utc,timestamp,altitude,callsign,groundspeed,icao24,latitude,
+ * longitude,track,vertical_rate (CRLF lines). Rows with a field missing are
+ * skipped. */
+static struct rep *load(const char *shared, size_t *n, size_t *skipped) {
+  char path[4096];
+  snprintf(path, sizeof path, "%s/data/aircraft/traffic_switzerland.csv",
+           shared);
+  char *buf = slurp(path);
+  if (buf == NULL) {
+    fprintf(stderr, "bench-tracks: cannot read %s\n", path);
+    return NULL;
+  }
+  size_t cap = 1 << 17;
+  struct rep *r = malloc(cap * sizeof *r);
+  char *p = buf + strcspn(buf, "\n");
+  p += *p ? 1 : 0;
+  *n = *skipped = 0;
+  while (r != NULL && *p) {
+    char *eol = p + strcspn(p, "\n");
+    char *f[10];
+    int k = 0;
+    for (char *s = p; k < 10;) {
+      f[k++] = s;
+      char *c = s + strcspn(s, ",\n");
+      if (c >= eol)
+        break;
+      s = c + 1;
+    }
+    char *next = *eol ? eol + 1 : eol;
+    if (*eol)
+      *eol = '\0';
+    for (int i = 0; i < k; i++)
+      f[i][strcspn(f[i], ",\r")] = '\0';
+    p = next;
+    if (k < 10) {
+      (*skipped)++;
+      continue;
+    }
+    double v[10];
+    int bad = 0;
+    for (int i = 1; i < 10; i++) {
+      if (i == 3 || i == 5)
+        continue;
+      char *end;
+      v[i] = strtod(f[i], &end);
+      bad |= end == f[i] || *end != '\0';
+    }
+    size_t idlen = strlen(f[5]);
+    if (bad || idlen == 0 || idlen >= sizeof r->id || v[4] < 0 ||
+        v[8] < 0 || v[8] > 360) {
+      (*skipped)++;
+      continue;
+    }
+    if (*n == cap) {
+      struct rep *t = realloc(r, (cap *= 2) * sizeof *r);
+      if (t == NULL) {
+        free(r);
+        r = NULL;
+        break;
+      }
+      r = t;
+    }
+    struct rep *x = &r[(*n)++];
+    memset(x, 0, sizeof *x);
+    x->t_ms = (int64_t)v[1];
+    x->alt_m = v[2] * 0.3048;
+    x->gs_mps = v[4] * 1852.0 / 3600.0;
+    memcpy(x->id, f[5], idlen + 1);
+    x->lat = v[6] + LAT_SHIFT;
+    x->lon = v[7] + LON_SHIFT;
+    x->trk_deg = v[8];
+    x->vs_mps = v[9] * 0.3048 / 60.0;
+  }
+  free(buf);
+  if (r == NULL)
+    return NULL;
+  qsort(r, *n, sizeof *r, cmp_rep);
+  return r;
+}
+
+/* Numbers the assets in order of first appearance; returns how many. */
+static unsigned number_assets(struct rep *r, size_t n, unsigned parts) {
+  size_t cap = 4096;
+  unsigned na = 0;
+  char(*ids)[16] = malloc(cap * sizeof *ids);
+  for (size_t i = 0; ids && i < n; i++) {
+    unsigned j = 0;
+    while (j < na && strcmp(ids[j], r[i].id) != 0)
+      j++;
+    if (j == na) {
+      if (na == cap)
+        break; /* cannot happen with this file */
+      memcpy(ids[na++], r[i].id, sizeof ids[0]);
+    }
+    r[i].asset = j;
+    r[i].part = j % parts;
+  }
+  free(ids);
+  return na;
+}
+
+/* The batches: batch b of partition p is ord[start..start+len). Batches
+ * listed interleaved (p0 b0, p1 b0, ...). */
+struct batches {
+  size_t *ord;             /* report indices, grouped by partition */
+  size_t *start, *len;     /* per batch, interleaved order */
+  unsigned *part;          /* per batch */
+  size_t nb, per_part_max; /* batches; the most in one partition */
+};
+
+static int make_batches(const struct rep *r, size_t n, unsigned parts,
+                        size_t bsz, struct batches *b) {
+  memset(b, 0, sizeof *b);
+  b->ord = malloc(n * sizeof *b->ord);
+  size_t *pstart = calloc(parts + 1, sizeof *pstart);
+  size_t maxb = n / bsz + parts + 1;
+  b->start = malloc(maxb * sizeof *b->start);
+  b->len = malloc(maxb * sizeof *b->len);
+  b->part = malloc(maxb * sizeof *b->part);
+  if (!b->ord || !pstart || !b->start || !b->len || !b->part) {
+    free(pstart);
+    return -1;
+  }
+  size_t k = 0;
+  for (unsigned p = 0; p < parts; p++) {
+    pstart[p] = k;
+    for (size_t i = 0; i < n; i++)
+      if (r[i].part == p)
+        b->ord[k++] = i;
+  }
+  pstart[parts] = k;
+  for (size_t bi = 0;; bi++) {
+    int any = 0;
+    for (unsigned p = 0; p < parts; p++) {
+      size_t s = pstart[p] + bi * bsz;
+      if (s >= pstart[p + 1])
+        continue;
+      size_t e = s + bsz < pstart[p + 1] ? s + bsz : pstart[p + 1];
+      b->start[b->nb] = s;
+      b->len[b->nb] = e - s;
+      b->part[b->nb] = p;
+      b->nb++;
+      any = 1;
+      if (bi + 1 > b->per_part_max)
+        b->per_part_max = bi + 1;
+    }
+    if (!any)
+      break;
+  }
+  free(pstart);
+  return 0;
+}
+
+static void to_pos(const struct rep *x, int64_t shift, struct hv_position *p) {
+  const double d2r = 3.14159265358979323846 / 180.0;
+  *p = (struct hv_position){.asset = x->id,
+                            .party = PARTY,
+                            .cls = HV_ASSET_FIXED_WING,
+                            .t_ms = x->t_ms + shift,
+                            .lon = x->lon,
+                            .lat = x->lat,
+                            .alt_m = x->alt_m,
+                            .ve_mps = x->gs_mps * sin(x->trk_deg * d2r),
+                            .vn_mps = x->gs_mps * cos(x->trk_deg * d2r),
+                            .vs_mps = x->vs_mps};
+}
+
+static int emit(const struct rep *r, size_t n, const struct batches *b,
+                unsigned parts, int64_t shift, const char *dir) {
+  char path[4096];
+  for (unsigned p = 0; p < parts; p++) {
+    snprintf(path, sizeof path, "%s/part-%u.ndjson", dir, p);
+    FILE *f = fopen(path, "w");
+    if (f == NULL) {
+      fprintf(stderr, "bench-tracks: cannot write %s\n", path);
+      return -1;
+    }
+    for (size_t bi = 0; bi < b->nb; bi++) {
+      if (b->part[bi] != p)
+        continue;
+      for (size_t j = 0; j < b->len[bi]; j++) {
+        const struct rep *x = &r[b->ord[b->start[bi] + j]];
+        fprintf(f,
+                "{\"asset\":\"%s\",\"party\":\"" PARTY "\",\"class\":"
+                "\"fixed_wing\",\"t_ms\":%lld,\"lon\":%.7f,\"lat\":%.7f,"
+                "\"alt_m\":%.1f,\"gs_mps\":%.2f,\"trk_deg\":%.4f,"
+                "\"vs_mps\":%.2f}\n",
+                x->id, (long long)x->t_ms, x->lon, x->lat, x->alt_m,
+                x->gs_mps, x->trk_deg, x->vs_mps);
+      }
+      fputc('\n', f);
+    }
+    if (fclose(f) != 0)
+      return -1;
+  }
+  snprintf(path, sizeof path, "%s/meta", dir);
+  FILE *f = fopen(path, "w");
+  if (f == NULL)
+    return -1;
+  fprintf(f, "shift_ms=%lld\nreports=%zu\nbatches=%zu\n", (long long)shift, n,
+          b->nb);
+  return fclose(f) == 0 ? 0 : -1;
+}
+
+static long rss_bytes(void) {
+  FILE *f = fopen("/proc/self/statm", "r");
+  long size = 0, res = 0;
+  if (f == NULL)
+    return 0;
+  if (fscanf(f, "%ld %ld", &size, &res) != 2)
+    res = 0;
+  fclose(f);
+  return res * sysconf(_SC_PAGESIZE);
+}
+
+static int cmp_double(const void *a, const void *b) {
+  double x = *(const double *)a, y = *(const double *)b;
+  return x < y ? -1 : x > y;
+}
+
+/* Feeds passes x the batches into tr (pass k shifted by k x shift, from
+ * pass first). Records the findings in db when record. Counts findings per
+ * kind into kinds. 0, or -1 (message printed). */
+static int feed(struct hv_tracks *tr, struct hv_db *db, const struct rep *r,
+                const struct batches *b, int64_t shift, int first, int passes,
+                int record, struct hv_position *buf, size_t *kinds) {
+  for (int k = first; k < first + passes; k++) {
+    for (size_t bi = 0; bi < b->nb; bi++) {
+      for (size_t j = 0; j < b->len[bi]; j++)
+        to_pos(&r[b->ord[b->start[bi] + j]], (int64_t)k * shift, &buf[j]);
+      struct hv_findings f = {0};
+      struct hv_error err = {0};
+      int rc = hv_tracks_ingest(tr, buf, b->len[bi], &f, &err);
+      if (rc == HV_OK && record && f.n) {
+        int64_t seq;
+        rc = hv_db_record_findings(db, PARTY, &f, &seq, &err);
+      }
+      if (rc != HV_OK) {
+        fprintf(stderr, "bench-tracks: pass %d batch %zu: %s\n", k, bi,
+                err.msg);
+        hv_findings_free(&f);
+        return -1;
+      }
+      for (size_t i = 0; kinds && i < f.n; i++)
+        kinds[f.v[i].kind]++;
+      hv_findings_free(&f);
+    }
+  }
+  return 0;
+}
+
+static int run(const struct rep *r, size_t n, unsigned nassets,
+               const struct batches *b, int64_t shift, const char *data,
+               int runs) {
+  struct hv_db *db = NULL;
+  struct hv_error err = {0};
+  if (hv_db_open(data, &db, &err) != HV_OK) {
+    fprintf(stderr, "bench-tracks: %s: %s\n", data, err.msg);
+    return -1;
+  }
+  size_t bmax = 0;
+  for (size_t i = 0; i < b->nb; i++)
+    bmax = b->len[i] > bmax ? b->len[i] : bmax;
+  struct hv_position *buf = malloc((bmax ? bmax : 1) * sizeof *buf);
+  double *rate = malloc((size_t)runs * sizeof *rate);
+  size_t kinds[HV_FIND_COUNT] = {0};
+  int status = buf && rate ? 0 : -1;
+  const int passes = 2;
+
+  /* 1. throughput */
+  for (int i = 0; status == 0 && i < runs; i++) {
+    struct hv_tracks *tr = NULL;
+    if (hv_tracks_new(db, &tr) != HV_OK) {
+      status = -1;
+      break;
+    }
+    double t0 = now_s();
+    status = feed(tr, db, r, b, shift, 0, passes, 0, buf, i ? NULL : kinds);
+    rate[i] = (double)n * passes / (now_s() - t0);
+    hv_tracks_free(tr);
+  }
+  double rec_rate = 0;
+  size_t rec_findings[HV_FIND_COUNT] = {0};
+  if (status == 0) {
+    struct hv_tracks *tr = NULL;
+    if (hv_tracks_new(db, &tr) != HV_OK) {
+      status = -1;
+    } else {
+      double t0 = now_s();
+      status = feed(tr, db, r, b, shift, 0, 1, 1, buf, rec_findings);
+      rec_rate = (double)n / (now_s() - t0);
+      hv_tracks_free(tr);
+    }
+  }
+  if (status == 0) {
+    qsort(rate, (size_t)runs, sizeof *rate, cmp_double);
+    size_t nf = 0, rf = 0;
+    for (int k = 0; k < HV_FIND_COUNT; k++)
+      nf += kinds[k], rf += rec_findings[k];
+    printf("  in-process hv_tracks_ingest, the same %zu batches (%zu "
+           "reports, %u assets) x %d passes, median of %d:\n",
+           b->nb, n, nassets, passes, runs);
+    printf("         %10.0f reports/s   (%zu findings over %d passes:", rate[runs / 2],
+           nf, passes);
+    for (int k = 0; k < HV_FIND_COUNT; k++)
+      if (kinds[k])
+        printf(" %s %zu", hv_finding_kind_name((enum hv_finding_kind)k),
+               kinds[k]);
+    printf(")\n");
+    printf("  in-process, ingest + hv_db_record_findings per batch (one pass, "
+           "%zu findings recorded):\n         %10.0f reports/s\n",
+           rf, rec_rate);
+    printf("inproc reports_per_s=%.0f record_reports_per_s=%.0f\n",
+           rate[runs / 2], rec_rate);
+    if (kinds[HV_FIND_OUT_OF_ORDER]) {
+      fprintf(stderr, "bench-tracks: the replay gave out_of_order findings\n");
+      status = -1;
+    }
+  }
+
+  /* 2. memory per live asset */
+  struct hv_tracks *tr = NULL;
+  struct hv_position *syn = NULL;
+  if (status == 0 && hv_tracks_new(db, &tr) != HV_OK)
+    status = -1;
+  if (status == 0) {
+    long rss0 = rss_bytes();
+    status = feed(tr, db, r, b, shift, 0, 1, 0, buf, NULL);
+    long rss1 = rss_bytes();
+    size_t real_n = hv_tracks_count(tr), real_b = hv_tracks_bytes_per_asset(tr);
+    /* The synthetic assets: 10,000 per batch. */
+    const size_t per = 10000;
+    syn = malloc(SYNTH_ASSETS * sizeof *syn);
+    char(*ids)[16] = malloc(SYNTH_ASSETS * sizeof *ids);
+    double *lon = malloc(SYNTH_ASSETS * sizeof *lon),
+           *lat = malloc(SYNTH_ASSETS * sizeof *lat);
+    long rss2 = 0, rss3 = 0;
+    size_t syn_b1 = 0, syn_b16 = 0;
+    if (!syn || !ids || !lon || !lat)
+      status = -1;
+    srand(4);
+    int64_t t0 = r[n - 1].t_ms + 10000;
+    for (size_t i = 0; status == 0 && i < SYNTH_ASSETS; i++) {
+      snprintf(ids[i], sizeof ids[i], "syn-%06zu", i);
+      lon[i] = 36.0 + 6.0 * rand() / (double)RAND_MAX;
+      lat[i] = 32.8 + 4.2 * rand() / (double)RAND_MAX;
+    }
+    for (int round = 0; status == 0 && round < SYNTH_ROUNDS; round++) {
+      for (size_t i = 0; i < SYNTH_ASSETS; i++)
+        syn[i] = (struct hv_position){.asset = ids[i],
+                                      .party = PARTY,
+                                      .cls = HV_ASSET_GROUND_CIVIL,
+                                      .t_ms = t0 + round * 10000,
+                                      .lon = lon[i] + round * 0.001,
+                                      .lat = lat[i],
+                                      .alt_m = 300,
+                                      .ve_mps = 9.0};
+      for (size_t s = 0; status == 0 && s < SYNTH_ASSETS; s += per) {
+        struct hv_findings f = {0};
+        if (hv_tracks_ingest(tr, syn + s, per, &f, &err) != HV_OK) {
+          fprintf(stderr, "bench-tracks: synthetic: %s\n", err.msg);
+          status = -1;
+        }
+        hv_findings_free(&f);
+      }
+      if (round == 0) {
+        rss2 = rss_bytes();
+        syn_b1 = hv_tracks_bytes_per_asset(tr);
+      }
+    }
+    rss3 = rss_bytes();
+    syn_b16 = hv_tracks_bytes_per_asset(tr);
+    size_t total = hv_tracks_count(tr);
+    free(ids);
+    free(lon);
+    free(lat);
+    if (status == 0) {
+      size_t ring = HV_TRACKS_HISTORY * (sizeof(int64_t) + 6 * sizeof(double));
+      double syn_rss = (double)(rss2 - rss1) / SYNTH_ASSETS;
+      printf("  memory per live asset (new engine; RSS from /proc/self/statm; "
+             "the history ring, %d reports, is allocated at an asset's first "
+             "report: %zu B nominal):\n",
+             HV_TRACKS_HISTORY, ring);
+      printf("    %-44s %8s %22s %16s\n", "", "assets", "bytes_per_asset",
+             "RSS growth/asset");
+      printf("    %-44s %8zu %22zu %14.0f B\n",
+             "the file, one pass (real tracks)", real_n, real_b,
+             (double)(rss1 - rss0) / (double)(real_n ? real_n : 1));
+      printf("    %-44s %8zu %22zu %14.0f B\n",
+             "+100,000 synthetic, 1 report each", total, syn_b1, syn_rss);
+      printf("    %-44s %8zu %22zu %14.0f B\n",
+             "+100,000 synthetic, 16 reports each", total, syn_b16,
+             (double)(rss3 - rss1) / SYNTH_ASSETS);
+      printf("  target <= 256 B per asset without history:  "
+             "hv_tracks_bytes_per_asset %zu B (%s);  RSS growth minus the "
+             "nominal ring %.0f B (%s); with history (RSS) %.0f B\n",
+             syn_b16, syn_b16 <= 256 ? "met" : "NOT met", syn_rss - (double)ring,
+             syn_rss - (double)ring <= 256 ? "met" : "NOT met",
+             (double)(rss3 - rss1) / SYNTH_ASSETS);
+    }
+  }
+  hv_tracks_free(tr);
+  free(syn);
+  free(buf);
+  free(rate);
+  hv_db_close(db);
+  return status;
+}
+
+int main(int argc, char **argv) {
+  const char *usage =
+      "usage: bench-tracks emit SHARED_DIR OUT_DIR BATCH PARTS\n"
+      "       bench-tracks run SHARED_DIR DATA_DIR BATCH PARTS [RUNS]\n";
+  if (argc < 6 || argc > 7 ||
+      (strcmp(argv[1], "emit") != 0 && strcmp(argv[1], "run") != 0)) {
+    fputs(usage, stderr);
+    return 2;
+  }
+  char *end;
+  long bsz = strtol(argv[4], &end, 10);
+  long parts = *end ? -1 : strtol(argv[5], &end, 10);
+  long runs = 3;
+  if (argc == 7)
+    runs = strtol(argv[6], &end, 10);
+  if (*end || bsz < 1 || parts < 1 || parts > 64 || runs < 1 || runs > 99) {
+    fputs(usage, stderr);
+    return 2;
+  }
+  size_t n, skipped;
+  struct rep *r = load(argv[2], &n, &skipped);
+  if (r == NULL || n == 0) {
+    free(r);
+    return 1;
+  }
+  unsigned na = number_assets(r, n, (unsigned)parts);
+  int64_t shift = r[n - 1].t_ms - r[0].t_ms + 10000;
+  struct batches b;
+  int status = make_batches(r, n, (unsigned)parts, (size_t)bsz, &b);
+  if (status == 0 && strcmp(argv[1], "emit") == 0)
+    status = emit(r, n, &b, (unsigned)parts, shift, argv[3]);
+  else if (status == 0)
+    status = run(r, n, na, &b, shift, argv[3], (int)runs);
+  free(b.ord);
+  free(b.start);
+  free(b.len);
+  free(b.part);
+  free(r);
+  return status == 0 ? 0 : 1;
+}
