@@ -49,12 +49,12 @@ done
 rm -rf -- "$scratch"
 mkdir -p -- "$scratch/scenario"
 data=$scratch/data
-haven() { "$build/haven" --data "$data" "$@"; }
+name=bench-api
+# shellcheck source=bench/bench-lib.sh
+source bench/bench-lib.sh
 
 # ---- 1. data ------------------------------------------------------------------
-"$build/mkscenario" data/src "$scratch/scenario" >"$scratch/mkscenario.log" 2>&1
-haven import data/scenario/registry.json "$scratch"/scenario/*.geojson \
-  data/scenario/corridors.geojson >"$scratch/import.log"
+bench_scenario
 cat >"$scratch/bench-zone.geojson" <<'JSON'
 {"type":"FeatureCollection","features":[{"type":"Feature","id":"bench-zone",
 "geometry":{"type":"Polygon","coordinates":[[[38.30,34.30],[38.35,34.30],
@@ -67,34 +67,7 @@ token=$(haven token create --party coordinator --role coordinator \
   --label bench 2>/dev/null)
 
 # ---- 2. the server ------------------------------------------------------------
-server_pid=
-stop_server() {
-  if [[ -n $server_pid ]]; then
-    kill -TERM "$server_pid" 2>/dev/null || true
-    wait "$server_pid" 2>/dev/null || true
-    server_pid=
-  fi
-}
-trap stop_server EXIT
-"$build/haven" --data "$data" serve --listen 127.0.0.1:0 \
-  >"$scratch/serve.out" 2>"$scratch/serve.err" &
-server_pid=$!
-url=
-for _ in $(seq 1 600); do
-  url=$(sed -n 's/^haven: listening on \(http:\/\/[^ ]*\).*/\1/p' \
-    "$scratch/serve.out" 2>/dev/null | head -n 1)
-  [[ -n $url && ${url##*:} != 0 ]] && break
-  if ! kill -0 "$server_pid" 2>/dev/null; then
-    echo "bench-api: haven serve exited:" >&2
-    cat "$scratch/serve.err" >&2
-    exit 1
-  fi
-  sleep 0.1
-done
-if [[ -z $url ]]; then
-  echo "bench-api: haven serve did not start within 60 s" >&2
-  exit 1
-fi
+start_server
 
 # GET path as the coordinator with python3 (one request, for checks).
 get() {

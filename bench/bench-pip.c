@@ -14,39 +14,7 @@
 #include <string.h>
 #include <time.h>
 
-#define NFEAT 14
-static const long EXPECT[NFEAT] = {67806, 58547, 51027, 18201,  309,
-                                   10835, 72727, 32055, 124103, 15813,
-                                   6953,  3976,  74442, 5501};
-static const long EXPECT_INSIDE = 542295;
-
-static double now_s(void) {
-  struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return ts.tv_sec + ts.tv_nsec / 1e9;
-}
-
-static int cmp_double(const void *a, const void *b) {
-  double x = *(const double *)a, y = *(const double *)b;
-  return (x > y) - (x < y);
-}
-
-static double *load_points(const char *path, size_t *n) {
-  FILE *f = fopen(path, "rb");
-  if (f == NULL)
-    return NULL;
-  fseek(f, 0, SEEK_END);
-  long size = ftell(f);
-  fseek(f, 0, SEEK_SET);
-  double *pts = malloc((size_t)size);
-  if (pts && fread(pts, 1, (size_t)size, f) != (size_t)size) {
-    free(pts);
-    pts = NULL;
-  }
-  fclose(f);
-  *n = (size_t)size / (2 * sizeof(double));
-  return pts;
-}
+#include "bench-util.h"
 
 /* Writes the governorates as zones (id g00..g13, in file order). */
 static int write_zones(const char *src, const char *dst) {
@@ -79,16 +47,17 @@ static int write_zones(const char *src, const char *dst) {
 static int check(const char *what, const long *counts) {
   long inside = 0;
   int ok = 1;
-  for (int i = 0; i < NFEAT; i++) {
+  for (int i = 0; i < WPIP_NFEAT; i++) {
     inside += counts[i];
-    ok &= counts[i] == EXPECT[i];
+    ok &= counts[i] == WPIP_EXPECT[i];
   }
-  ok &= inside == EXPECT_INSIDE;
-  printf("  %-28s inside %ld (expected %ld): %s\n", what, inside, EXPECT_INSIDE,
-         ok ? "correct" : "WRONG");
+  ok &= inside == WPIP_EXPECT_INSIDE;
+  printf("  %-28s inside %ld (expected %ld): %s\n", what, inside,
+         WPIP_EXPECT_INSIDE, ok ? "correct" : "WRONG");
   if (!ok) {
-    for (int i = 0; i < NFEAT; i++)
-      printf("    feature %2d: %ld expected %ld\n", i, counts[i], EXPECT[i]);
+    for (int i = 0; i < WPIP_NFEAT; i++)
+      printf("    feature %2d: %ld expected %ld\n", i, counts[i],
+             WPIP_EXPECT[i]);
   }
   return ok;
 }
@@ -131,7 +100,7 @@ int main(int argc, char **argv) {
   int64_t t = hv_time_now_ms();
   double *base_s = calloc((size_t)runs, sizeof *base_s);
   double *hv_s = calloc((size_t)runs, sizeof *hv_s);
-  long base_counts[NFEAT], hv_counts[NFEAT];
+  long base_counts[WPIP_NFEAT], hv_counts[WPIP_NFEAT];
   struct hv_hits hits = {0};
   for (int r = 0; r < runs; r++) {
     /* Baseline: GEOS prepared geometry, envelope first, first hit wins. */
@@ -139,7 +108,7 @@ int main(int argc, char **argv) {
     double t0 = now_s();
     for (size_t i = 0; i < n; i++) {
       double x = pts[2 * i], y = pts[2 * i + 1];
-      for (int k = 0; k < NFEAT; k++) {
+      for (int k = 0; k < WPIP_NFEAT; k++) {
         const struct hv_object *z = hv_db_at(db, HV_ZONE, (size_t)k);
         if (x < z->minx || x > z->maxx || y < z->miny || y > z->maxy)
           continue;

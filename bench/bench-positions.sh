@@ -53,12 +53,12 @@ done
 rm -rf -- "$scratch"
 mkdir -p -- "$scratch/scenario" "$scratch/bodies"
 data=$scratch/data
-haven() { "$build/haven" --data "$data" "$@"; }
+name=bench-positions
+# shellcheck source=bench/bench-lib.sh
+source bench/bench-lib.sh
 
 # ---- 1. data ------------------------------------------------------------------
-"$build/mkscenario" data/src "$scratch/scenario" >"$scratch/mkscenario.log" 2>&1
-haven import data/scenario/registry.json "$scratch"/scenario/*.geojson \
-  data/scenario/corridors.geojson >"$scratch/import.log"
+bench_scenario
 token=$(haven token create --party syr-gov --role party --label bench 2>/dev/null)
 
 # ---- 2. the reports -----------------------------------------------------------
@@ -67,34 +67,7 @@ reports=$(sed -n 's/^reports=//p' "$scratch/bodies/meta")
 batches=$(sed -n 's/^batches=//p' "$scratch/bodies/meta")
 
 # ---- 3. the server --------------------------------------------------------------
-server_pid=
-stop_server() {
-  if [[ -n $server_pid ]]; then
-    kill -TERM "$server_pid" 2>/dev/null || true
-    wait "$server_pid" 2>/dev/null || true
-    server_pid=
-  fi
-}
-trap stop_server EXIT
-"$build/haven" --data "$data" serve --listen 127.0.0.1:0 --threads 2 \
-  >"$scratch/serve.out" 2>"$scratch/serve.err" &
-server_pid=$!
-url=
-for _ in $(seq 1 600); do
-  url=$(sed -n 's/^haven: listening on \(http:\/\/[^ ]*\).*/\1/p' \
-    "$scratch/serve.out" 2>/dev/null | head -n 1)
-  [[ -n $url && ${url##*:} != 0 ]] && break
-  if ! kill -0 "$server_pid" 2>/dev/null; then
-    echo "bench-positions: haven serve exited:" >&2
-    cat "$scratch/serve.err" >&2
-    exit 1
-  fi
-  sleep 0.1
-done
-if [[ -z $url ]]; then
-  echo "bench-positions: haven serve did not start within 60 s" >&2
-  exit 1
-fi
+start_server --threads 2
 
 echo "Positions: haven serve on $url (--threads 2), wrk $(wrk --version 2>&1 | head -n 1 | awk '{print $2}'), ${secs} s, $(nproc) CPUs shared by wrk and the server"
 echo "  reports: traffic_switzerland.csv over northern Syria (+29 lon, -10.5 lat), $reports reports of 842 fixed_wing of syr-gov, $batches NDJSON batches of <= $BATCH in $PARTS partitions (one per connection), each pass shifted by the file's span"

@@ -37,38 +37,7 @@
 
 #include "sep-oracle.h"
 
-static double now_s(void) {
-  struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
-static int cmp_double(const void *a, const void *b) {
-  double x = *(const double *)a, y = *(const double *)b;
-  return (x > y) - (x < y);
-}
-
-/* The whole of path, NUL-terminated (caller frees), or NULL. */
-static char *slurp(const char *path) {
-  FILE *f = fopen(path, "rb");
-  if (f == NULL)
-    return NULL;
-  char *buf = NULL;
-  if (fseek(f, 0, SEEK_END) == 0) {
-    long size = ftell(f);
-    if (size >= 0 && fseek(f, 0, SEEK_SET) == 0 &&
-        (buf = malloc((size_t)size + 1)) != NULL) {
-      if (fread(buf, 1, (size_t)size, f) != (size_t)size) {
-        free(buf);
-        buf = NULL;
-      } else {
-        buf[size] = '\0';
-      }
-    }
-  }
-  fclose(f);
-  return buf;
-}
+#include "bench-util.h"
 
 /* Reads k numbers from the comma-separated line at *p into v, skipping the
  * fields whose index is set in skip; moves *p to the next line. 0, or -1 if

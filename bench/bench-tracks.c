@@ -45,6 +45,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "bench-util.h"
+
 #define LON_SHIFT 29.0
 #define LAT_SHIFT (-10.5)
 #define PARTY "syr-gov"
@@ -57,33 +59,6 @@ struct rep {
   char id[16]; /* icao24 */
   unsigned asset, part;
 };
-
-static double now_s(void) {
-  struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
-static char *slurp(const char *path) {
-  FILE *f = fopen(path, "rb");
-  if (f == NULL)
-    return NULL;
-  char *buf = NULL;
-  if (fseek(f, 0, SEEK_END) == 0) {
-    long size = ftell(f);
-    if (size >= 0 && fseek(f, 0, SEEK_SET) == 0 &&
-        (buf = malloc((size_t)size + 1)) != NULL) {
-      if (fread(buf, 1, (size_t)size, f) != (size_t)size) {
-        free(buf);
-        buf = NULL;
-      } else {
-        buf[size] = '\0';
-      }
-    }
-  }
-  fclose(f);
-  return buf;
-}
 
 static int cmp_rep(const void *a, const void *b) {
   const struct rep *x = a, *y = b;
@@ -140,8 +115,8 @@ static struct rep *load(const char *shared, size_t *n, size_t *skipped) {
       bad |= end == f[i] || *end != '\0';
     }
     size_t idlen = strlen(f[5]);
-    if (bad || idlen == 0 || idlen >= sizeof r->id || v[4] < 0 ||
-        v[8] < 0 || v[8] > 360) {
+    if (bad || idlen == 0 || idlen >= sizeof r->id || v[4] < 0 || v[8] < 0 ||
+        v[8] > 360) {
       (*skipped)++;
       continue;
     }
@@ -279,8 +254,8 @@ static int emit(const struct rep *r, size_t n, const struct batches *b,
                 "\"fixed_wing\",\"t_ms\":%lld,\"lon\":%.7f,\"lat\":%.7f,"
                 "\"alt_m\":%.1f,\"gs_mps\":%.2f,\"trk_deg\":%.4f,"
                 "\"vs_mps\":%.2f}\n",
-                x->id, (long long)x->t_ms, x->lon, x->lat, x->alt_m,
-                x->gs_mps, x->trk_deg, x->vs_mps);
+                x->id, (long long)x->t_ms, x->lon, x->lat, x->alt_m, x->gs_mps,
+                x->trk_deg, x->vs_mps);
       }
       fputc('\n', f);
     }
@@ -305,11 +280,6 @@ static long rss_bytes(void) {
     res = 0;
   fclose(f);
   return res * sysconf(_SC_PAGESIZE);
-}
-
-static int cmp_double(const void *a, const void *b) {
-  double x = *(const double *)a, y = *(const double *)b;
-  return x < y ? -1 : x > y;
 }
 
 /* Feeds passes x the batches into tr (pass k shifted by k x shift, from
@@ -394,8 +364,8 @@ static int run(const struct rep *r, size_t n, unsigned nassets,
     printf("  in-process hv_tracks_ingest, the same %zu batches (%zu "
            "reports, %u assets) x %d passes, median of %d:\n",
            b->nb, n, nassets, passes, runs);
-    printf("         %10.0f reports/s   (%zu findings over %d passes:", rate[runs / 2],
-           nf, passes);
+    printf("         %10.0f reports/s   (%zu findings over %d passes:",
+           rate[runs / 2], nf, passes);
     for (int k = 0; k < HV_FIND_COUNT; k++)
       if (kinds[k])
         printf(" %s %zu", hv_finding_kind_name((enum hv_finding_kind)k),
@@ -488,7 +458,8 @@ static int run(const struct rep *r, size_t n, unsigned nassets,
       printf("  target <= 256 B per asset without history:  "
              "hv_tracks_bytes_per_asset %zu B (%s);  RSS growth minus the "
              "nominal ring %.0f B (%s); with history (RSS) %.0f B\n",
-             syn_b16, syn_b16 <= 256 ? "met" : "NOT met", syn_rss - (double)ring,
+             syn_b16, syn_b16 <= 256 ? "met" : "NOT met",
+             syn_rss - (double)ring,
              syn_rss - (double)ring <= 256 ? "met" : "NOT met",
              (double)(rss3 - rss1) / SYNTH_ASSETS);
     }

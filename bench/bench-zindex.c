@@ -30,46 +30,10 @@
 
 #include "zones-gen.h"
 
-#define NFEAT 14
+#include "bench-util.h"
+
 #define NZONES 1000
 #define ZONES_SEED 4u
-static const long EXPECT[NFEAT] = {67806, 58547, 51027, 18201,  309,
-                                   10835, 72727, 32055, 124103, 15813,
-                                   6953,  3976,  74442, 5501};
-static const long EXPECT_INSIDE = 542295;
-
-static double now_s(void) {
-  struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
-static int cmp_double(const void *a, const void *b) {
-  double x = *(const double *)a, y = *(const double *)b;
-  return (x > y) - (x < y);
-}
-
-static double median(double *v, int n) {
-  qsort(v, (size_t)n, sizeof *v, cmp_double);
-  return v[n / 2];
-}
-
-static double *load_points(const char *path, size_t *n) {
-  FILE *f = fopen(path, "rb");
-  if (f == NULL)
-    return NULL;
-  double *pts = NULL;
-  long size;
-  if (fseek(f, 0, SEEK_END) == 0 && (size = ftell(f)) > 0 &&
-      fseek(f, 0, SEEK_SET) == 0 && (pts = malloc((size_t)size)) != NULL &&
-      fread(pts, 1, (size_t)size, f) != (size_t)size) {
-    free(pts);
-    pts = NULL;
-  }
-  fclose(f);
-  *n = pts ? (size_t)size / (2 * sizeof(double)) : 0;
-  return pts;
-}
 
 /* A (point, zone) pair mixed into 64 bits, summed: equal sums mean, short
  * of a collision, equal sets of hits. */
@@ -82,11 +46,11 @@ static uint64_t mix(uint64_t i, uint64_t z) {
 
 /* What one pass over the points found. */
 struct tally {
-  long inside;       /* points in at least one zone */
-  long hits;         /* (point, zone) pairs */
-  long first[NFEAT]; /* points whose first zone is governorate k */
-  uint64_t sum;      /* sum of mix(point, zone) */
-  long candidates;   /* baseline: STRtree candidates tested */
+  long inside;            /* points in at least one zone */
+  long hits;              /* (point, zone) pairs */
+  long first[WPIP_NFEAT]; /* points whose first zone is governorate k */
+  uint64_t sum;           /* sum of mix(point, zone) */
+  long candidates;        /* baseline: STRtree candidates tested */
 };
 
 static void tally_point(struct tally *t, size_t i, const uint32_t *z,
@@ -95,7 +59,7 @@ static void tally_point(struct tally *t, size_t i, const uint32_t *z,
     return;
   t->inside++;
   t->hits += (long)n;
-  if (z[0] < NFEAT)
+  if (z[0] < WPIP_NFEAT)
     t->first[z[0]]++;
   for (size_t k = 0; k < n; k++)
     t->sum += mix(i, z[k]);
@@ -204,14 +168,15 @@ static void haven_pass(const struct hv_zindex *ix, const double *pts, size_t n,
 }
 
 static int check_wpip(const char *what, const struct tally *t) {
-  int ok = t->inside == EXPECT_INSIDE;
-  for (int k = 0; k < NFEAT; k++)
-    ok &= t->first[k] == EXPECT[k];
+  int ok = t->inside == WPIP_EXPECT_INSIDE;
+  for (int k = 0; k < WPIP_NFEAT; k++)
+    ok &= t->first[k] == WPIP_EXPECT[k];
   printf("  %-34s inside %ld (expected %ld): %s\n", what, t->inside,
-         EXPECT_INSIDE, ok ? "correct" : "WRONG");
+         WPIP_EXPECT_INSIDE, ok ? "correct" : "WRONG");
   if (!ok)
-    for (int k = 0; k < NFEAT; k++)
-      printf("    feature %2d: %ld expected %ld\n", k, t->first[k], EXPECT[k]);
+    for (int k = 0; k < WPIP_NFEAT; k++)
+      printf("    feature %2d: %ld expected %ld\n", k, t->first[k],
+             WPIP_EXPECT[k]);
   return ok;
 }
 
@@ -333,8 +298,8 @@ int main(int argc, char **argv) {
     return 1;
   }
   struct zg_set govs = {0}, src = {0}, all = {0};
-  int ok = zg_load_governorates(geo, data, &govs) == 0 && govs.n == NFEAT &&
-           zg_load_sources(geo, data, &src) == 0;
+  int ok = zg_load_governorates(geo, data, &govs) == 0 &&
+           govs.n == WPIP_NFEAT && zg_load_sources(geo, data, &src) == 0;
   /* W-PIP + zones: the governorates first (ids 0..13), then the zones. */
   for (size_t k = 0; ok && k < govs.n; k++) {
     GEOSGeometry *g = GEOSGeom_clone_r(hv_geo_geos(geo), govs.g[k]);

@@ -32,7 +32,7 @@ struct hv__ratelimit;
 struct hv__srv {
   struct hv_server_options opt;
   struct hv_db *db;
-  pthread_mutex_t db_lock; /* guards db and every object borrowed from it */
+  pthread_mutex_t db_lock;  /* guards db and every object borrowed from it */
   struct hv_tracks *tracks; /* the live picture (positions.c); db_lock */
   struct hv__metrics *metrics;
   struct hv__ratelimit *limiter;
@@ -172,6 +172,11 @@ void hv__write_end(struct hv__req *r, const struct timespec *t0);
 /* Sets the reply to status with document j (taken; NULL = out of memory,
  * which becomes a 500). */
 void hv__reply(struct hv__req *r, unsigned status, json_t *j);
+
+/* Replies a page of a ledger walk: {"items": items, "next": next or null}.
+ * rc is the walk's result (> 0: the callback stopped it, not an error);
+ * items (taken) NULL means out of memory. On an error, fails instead. */
+void hv__reply_page(struct hv__req *r, int rc, json_t *items, int64_t next);
 
 /* Sets the reply to the error {"error": {"code", "message", "field"?}}
  * (docs/api.md); field may be NULL. Returns 0 so that checks can write

@@ -66,8 +66,8 @@ static int parse_body(struct hv__req *r, json_t **out) {
     json_t *j = json_loadb(r->body, r->len, 0, &jerr);
     if (j == NULL)
       return hv__fail(r, 400, "bad_json", NULL,
-                      "the body is not JSON: line %d, column %d: %s",
-                      jerr.line, jerr.column, jerr.text);
+                      "the body is not JSON: line %d, column %d: %s", jerr.line,
+                      jerr.column, jerr.text);
     if (!json_is_array(j)) {
       json_decref(j);
       return hv__fail(r, 400, "invalid", NULL,
@@ -104,7 +104,7 @@ static int parse_body(struct hv__req *r, json_t **out) {
 }
 
 static const char *const MEMBERS[] = {
-    "asset", "party", "class",  "t",       "t_ms",   "lon",   "lat",
+    "asset", "party",  "class",  "t",      "t_ms",    "lon",    "lat",
     "alt_m", "ve_mps", "vn_mps", "gs_mps", "trk_deg", "vs_mps", NULL};
 
 /* A number member: 1 with *v set (left alone when absent and optional). */
@@ -158,7 +158,8 @@ static int report(struct hv__req *r, size_t i, const json_t *o,
                        "class: unknown asset class \"%s\"", cls);
   json_t *tj = json_object_get(o, "t"), *tm = json_object_get(o, "t_ms");
   if (tj && tm)
-    return fail_report(r, 400, "invalid", i, "t", "t: give t or t_ms, not both");
+    return fail_report(r, 400, "invalid", i, "t",
+                       "t: give t or t_ms, not both");
   if (tj) {
     if (!str(r, i, o, "t", &t))
       return 0;
@@ -364,16 +365,7 @@ void hv__h_findings(struct hv__req *r) {
   struct fpage p = {r, kind, json_array(), limit, 0, 0};
   int rc = p.items ? hv_ledger_each(r->srv->db, since + 1, 0, finding_entry, &p)
                    : HV_ENOMEM;
-  if (rc > 0)
-    rc = HV_OK;
-  if (rc == HV_OK && p.oom)
+  if (rc >= 0 && p.oom)
     rc = HV_ENOMEM;
-  if (rc != HV_OK) {
-    json_decref(p.items);
-    hv__fail_lib(r, rc, NULL);
-    return;
-  }
-  hv__reply(r, 200,
-            json_pack("{s:o,s:o}", "items", p.items, "next",
-                      p.next ? json_integer(p.next) : json_null()));
+  hv__reply_page(r, rc, p.items, p.next);
 }

@@ -84,18 +84,7 @@ void hv__h_ledger(struct hv__req *r) {
   struct page p = {r, json_array(), limit, 0};
   int rc = p.items ? hv_ledger_each(r->srv->db, from, to, ledger_entry, &p)
                    : HV_ENOMEM;
-  if (rc > 0) /* ledger_entry stopped the walk: its value comes back */
-    rc = HV_OK;
-  if (rc == HV_OK && p.items == NULL)
-    rc = HV_ENOMEM;
-  if (rc != HV_OK) {
-    json_decref(p.items);
-    hv__fail_lib(r, rc, NULL);
-    return;
-  }
-  hv__reply(r, 200,
-            json_pack("{s:o,s:o}", "items", p.items, "next",
-                      p.next ? json_integer(p.next) : json_null()));
+  hv__reply_page(r, rc, p.items, p.next); /* rc > 0: ledger_entry stopped */
 }
 
 void hv__h_verify(struct hv__req *r) {

@@ -274,3 +274,18 @@ struct timespec hv__write_begin(void) {
 void hv__write_end(struct hv__req *r, const struct timespec *t0) {
   hv__metrics_store_write(r->srv->metrics, hv__elapsed_s(t0));
 }
+
+void hv__reply_page(struct hv__req *r, int rc, json_t *items, int64_t next) {
+  if (rc > 0)
+    rc = HV_OK;
+  if (rc == HV_OK && items == NULL)
+    rc = HV_ENOMEM;
+  if (rc != HV_OK) {
+    json_decref(items);
+    hv__fail_lib(r, rc, NULL);
+    return;
+  }
+  hv__reply(r, 200,
+            json_pack("{s:o,s:o}", "items", items, "next",
+                      next ? json_integer(next) : json_null()));
+}
