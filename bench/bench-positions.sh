@@ -20,7 +20,9 @@
 #    p50/p99 per batch, against the target 250,000/s.
 # 4. In-process (bench-tracks run): the same batches into hv_tracks_ingest
 #    on the same store, reports/s (median of 3); the ratio HTTP / in-process;
-#    then memory per live asset against the target <= 256 B.
+#    then memory per live asset without history (hv_tracks_set_history 0)
+#    against the target <= 256 B, PASS or MISS, and with the default history
+#    of 16 reports for information.
 #
 # Exits 1 when something fails (a non-200 reply, an out_of_order finding, a
 # server that does not start or stop cleanly, bench-tracks failing).

@@ -164,6 +164,20 @@ int cmd_summary(struct cli *c, int argc, char **argv) {
     print_ids("excludes", ag->u.agreement.excluded);
     print_ids("guarantors", ag->u.agreement.guarantors);
     print_ids("forbids", ag->u.agreement.terms);
+    const struct hv_agreement_sep *sp = &ag->u.agreement.separation;
+    if (sp->has_horizontal || sp->has_vertical || sp->has_lookahead) {
+      printf("    %-11s", "separation");
+      if (sp->has_horizontal)
+        printf(" %g m horizontal", sp->horizontal_m);
+      if (sp->has_vertical)
+        printf("%s %g m vertical", sp->has_horizontal ? "," : "",
+               sp->vertical_m);
+      if (sp->has_lookahead)
+        printf("%s look-ahead %g s",
+               sp->has_horizontal || sp->has_vertical ? "," : "",
+               sp->lookahead_s);
+      printf("\n");
+    }
     printf("\n");
   }
 

@@ -15,6 +15,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "haven/separation.h"
 #include "object.h"
 
 static const char *const KIND_NAMES[HV_KIND_COUNT] = {
@@ -172,6 +173,7 @@ static const struct member AGREEMENT_M[] = {COMMON,
                                             {"excluded", T_IDS, 0},
                                             {"guarantors", T_IDS, 0},
                                             {"terms", T_CUSTOM, 1},
+                                            {"separation", T_CUSTOM, 0},
                                             {"notes", T_STRING, 0},
                                             {NULL, 0, 0}};
 static const struct member ZONE_M[] = {COMMON,
@@ -462,6 +464,60 @@ static int party(struct hv_object *o, struct hv_error *err) {
   return ids_of(o->doc, "aliases", &o->u.party.aliases);
 }
 
+/* An agreement's "separation": {"horizontal_m", "vertical_m",
+ * "lookahead_s"}, each optional, at least one, each a number in the range
+ * of struct hv_sep_params (haven/separation.h). */
+static int separation(struct hv_object *o, struct hv_error *err) {
+  static const struct {
+    const char *name;
+    double max;
+  } F[3] = {{"horizontal_m", HV_SEP_MAX_H_M},
+            {"vertical_m", HV_SEP_MAX_V_M},
+            {"lookahead_s", HV_SEP_MAX_LOOKAHEAD_S}};
+  const json_t *sep = json_object_get(o->doc, "separation");
+  if (sep == NULL)
+    return HV_OK;
+  if (!json_is_object(sep))
+    return hv_error_set(err, HV_ESCHEMA,
+                        "separation: must be an object with horizontal_m, "
+                        "vertical_m and/or lookahead_s");
+  const char *key;
+  json_t *v;
+  json_object_foreach((json_t *)sep, key, v) {
+    int k = 0;
+    while (k < 3 && strcmp(F[k].name, key) != 0)
+      k++;
+    if (k == 3)
+      return hv_error_set(err, HV_ESCHEMA,
+                          "separation.%s: unknown member (horizontal_m, "
+                          "vertical_m, lookahead_s)",
+                          key);
+  }
+  if (json_object_size(sep) == 0)
+    return hv_error_set(err, HV_ESCHEMA,
+                        "separation: give at least one of horizontal_m, "
+                        "vertical_m, lookahead_s");
+  int *has[3] = {&o->u.agreement.separation.has_horizontal,
+                 &o->u.agreement.separation.has_vertical,
+                 &o->u.agreement.separation.has_lookahead};
+  double *val[3] = {&o->u.agreement.separation.horizontal_m,
+                    &o->u.agreement.separation.vertical_m,
+                    &o->u.agreement.separation.lookahead_s};
+  for (int k = 0; k < 3; k++) {
+    const json_t *f = json_object_get(sep, F[k].name);
+    if (f == NULL)
+      continue;
+    double x = json_number_value(f);
+    if (!json_is_number(f) || !(x > 0.0 && x <= F[k].max))
+      return hv_error_set(err, HV_ESCHEMA,
+                          "separation.%s: must be a number > 0 and <= %.0f",
+                          F[k].name, F[k].max);
+    *has[k] = 1;
+    *val[k] = x;
+  }
+  return HV_OK;
+}
+
 static int agreement(struct hv_object *o, struct hv_error *err) {
   int rc = check_enum(json_object_get(o->doc, "kind"), "kind", AGREEMENT_KINDS,
                       &o->u.agreement.kind, err);
@@ -481,10 +537,16 @@ static int agreement(struct hv_object *o, struct hv_error *err) {
     if (json_array_size(scope) == 0)
       return hv_error_set(err, HV_ESCHEMA, "scope: names no zone");
   }
+  if ((rc = separation(o, err)) != HV_OK)
+    return rc;
+  /* An agreement that forbids nothing is allowed only when it sets
+   * separation minima (a deconfliction memorandum between air forces). */
   const json_t *terms = json_object_get(o->doc, "terms");
-  if (!json_is_array(terms) || json_array_size(terms) == 0)
+  int sep = json_object_get(o->doc, "separation") != NULL;
+  if (!json_is_array(terms) || (json_array_size(terms) == 0 && !sep))
     return hv_error_set(err, HV_ESCHEMA,
-                        "terms: must be a non-empty array of action kinds");
+                        "terms: must be a non-empty array of action kinds "
+                        "(empty only when separation is given)");
   size_t i;
   json_t *t;
   char field[32];

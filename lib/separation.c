@@ -26,7 +26,7 @@
  *    A pair that shares several cells is taken in one only: the cell at the
  *    low corner of the cells both cover. Pairs of different parties go to a
  *    cheap conservative filter (pair_may_conflict()), then to the rule
- *    (pair_check()).
+ *    (pair_test(), which calls pair_check()).
  * 5. The conflicts are sorted by (a, b) with a counting sort on a and an
  *    insertion sort on b, dropping duplicates (a pair met in two slices, or
  *    through ghosts).
@@ -38,6 +38,12 @@
  *   only leave out pairs the rule would not report, so the result is the
  *   one of asking every pair, to the bit (tests/unit/test-separation.c
  *   checks it against an all-pairs oracle);
+ * - pair_test() (same party: no; else pair_check() in index order) is the
+ *   per-pair test of the pass and the whole of hv_separation_pair(), with
+ *   the parameters made by rule_of() in both: so the two agree to the bit.
+ *   The pass calls pair_test() rather than hv_separation_pair(), which
+ *   would check and convert both states again (four trigonometric calls)
+ *   for every candidate pair;
  * - the boxes and the filter are conservative: their margins cover rounding
  *   and the rule's 1e-6 floors (boxes_of(), pair_may_conflict());
  * - the result is sorted by (a, b), a < b, without duplicates, and nothing
@@ -174,23 +180,55 @@ static int pair_may_conflict(const struct ac *a, const struct ac *b,
   return d2 * w2 - s * s <= r->pre_h2 * w2; /* closest at s / w2 */
 }
 
+/* The per-pair test of both hv_separation_detect and hv_separation_pair:
+ * the rule of separation.h for two aircraft taken in index order, the
+ * lower index as own. 1 and *c filled (a and b too) when they are in
+ * conflict; 0 when not, and always for aircraft of one party. */
+static int pair_test(const struct ac *x, const struct ac *y,
+                     const struct rule *r, struct hv_conflict *c) {
+  if (x->party == y->party)
+    return 0;
+  const struct ac *lo = x->idx < y->idx ? x : y;
+  const struct ac *hi = x->idx < y->idx ? y : x;
+  if (!pair_check(lo, hi, r, c))
+    return 0;
+  c->a = lo->idx;
+  c->b = hi->idx;
+  return 1;
+}
+
 /* ---- checks --------------------------------------------------------------
  */
 
-static int check_params(const struct hv_sep_params *p, struct hv_error *err) {
-  if (!(p->lookahead_s > 0.0 && p->lookahead_s <= 86400.0))
+int hv_sep_params_check(const struct hv_sep_params *p, struct hv_error *err) {
+  if (p == NULL)
+    return hv_error_set(err, HV_EINVAL, "separation: parameters are NULL");
+  if (!(p->lookahead_s > 0.0 && p->lookahead_s <= HV_SEP_MAX_LOOKAHEAD_S))
     return hv_error_set(err, HV_EINVAL,
-                        "separation: lookahead_s %g is out of (0, 86400]",
-                        p->lookahead_s);
-  if (!(p->h_sep_m > 0.0 && p->h_sep_m <= 1e6))
+                        "separation: lookahead_s %g is out of (0, %.0f]",
+                        p->lookahead_s, HV_SEP_MAX_LOOKAHEAD_S);
+  if (!(p->h_sep_m > 0.0 && p->h_sep_m <= HV_SEP_MAX_H_M))
     return hv_error_set(err, HV_EINVAL,
-                        "separation: h_sep_m %g is out of (0, 1000000]",
-                        p->h_sep_m);
-  if (!(p->v_sep_m > 0.0 && p->v_sep_m <= 1e5))
+                        "separation: h_sep_m %g is out of (0, %.0f]",
+                        p->h_sep_m, HV_SEP_MAX_H_M);
+  if (!(p->v_sep_m > 0.0 && p->v_sep_m <= HV_SEP_MAX_V_M))
     return hv_error_set(err, HV_EINVAL,
-                        "separation: v_sep_m %g is out of (0, 100000]",
-                        p->v_sep_m);
+                        "separation: v_sep_m %g is out of (0, %.0f]",
+                        p->v_sep_m, HV_SEP_MAX_V_M);
   return HV_OK;
+}
+
+/* The parameters (already checked) as the pair rule and the filter use
+ * them. */
+static struct rule rule_of(const struct hv_sep_params *p) {
+  struct rule r = {.t = p->lookahead_s,
+                   .h = p->h_sep_m,
+                   .h2 = p->h_sep_m * p->h_sep_m,
+                   .vsep = p->v_sep_m};
+  double pre_h = (p->h_sep_m + 3e-3 * p->lookahead_s) * (1 + 1e-6) + 1e-6;
+  r.pre_h2 = pre_h * pre_h;
+  r.pre_v = (p->v_sep_m + 2e-6 * p->lookahead_s) * (1 + 1e-6) + 1e-6;
+  return r;
 }
 
 /* Checks s (state i) and fills *a from it. */
@@ -771,17 +809,15 @@ static int sweep_cell(struct pass *ps, const struct rule *r, uint32_t y,
       const struct ac *a = &ps->ac[ia], *b = &ps->ac[ib];
       if (a->party == b->party)
         continue;
-      /* the rule takes the lower state index as a (its floors are not
-       * symmetric) */
+      /* the rule takes the lower state index as own (its floors are not
+       * symmetric); pair_may_conflict() only skips pairs pair_test()
+       * would refuse */
       const struct ac *lo = a->idx < b->idx ? a : b;
       const struct ac *hi = a->idx < b->idx ? b : a;
       struct hv_conflict cf;
-      if (pair_may_conflict(lo, hi, r) && pair_check(lo, hi, r, &cf)) {
-        cf.a = lo->idx;
-        cf.b = hi->idx;
-        if (push(&ps->found, &cf) != HV_OK)
-          return HV_ENOMEM;
-      }
+      if (pair_may_conflict(lo, hi, r) && pair_test(lo, hi, r, &cf) &&
+          push(&ps->found, &cf) != HV_OK)
+        return HV_ENOMEM;
     }
   }
   return HV_OK;
@@ -846,7 +882,7 @@ int hv_separation_detect(const struct hv_state *s, size_t n,
   struct hv_sep_params def = hv_sep_params_default();
   if (p == NULL)
     p = &def;
-  int rc = check_params(p, err);
+  int rc = hv_sep_params_check(p, err);
   if (rc != HV_OK || n < 2) {
     for (size_t i = 0; rc == HV_OK && i < n; i++) {
       struct ac a;
@@ -854,13 +890,7 @@ int hv_separation_detect(const struct hv_state *s, size_t n,
     }
     return rc;
   }
-  struct rule r = {.t = p->lookahead_s,
-                   .h = p->h_sep_m,
-                   .h2 = p->h_sep_m * p->h_sep_m,
-                   .vsep = p->v_sep_m};
-  double pre_h = (p->h_sep_m + 3e-3 * p->lookahead_s) * (1 + 1e-6) + 1e-6;
-  r.pre_h2 = pre_h * pre_h;
-  r.pre_v = (p->v_sep_m + 2e-6 * p->lookahead_s) * (1 + 1e-6) + 1e-6;
+  const struct rule r = rule_of(p);
   struct pass ps = {0};
   struct grid g;
   ps.ac = malloc(n * sizeof *ps.ac);
@@ -888,4 +918,31 @@ nomem:
 done:
   pass_free(&ps);
   return rc;
+}
+
+int hv_separation_pair(const struct hv_state *s, size_t n, size_t a, size_t b,
+                       const struct hv_sep_params *p, struct hv_conflict *out,
+                       struct hv_error *err) {
+  if (s == NULL || out == NULL)
+    return hv_error_set(err, HV_EINVAL, "separation: states or out is NULL");
+  if (!(a < b && b < n) || n > HV_SEP_MAX_STATES)
+    return hv_error_set(err, HV_EINVAL,
+                        "separation: pair (%zu, %zu) of %zu states: need a < "
+                        "b < n",
+                        a, b, n);
+  struct hv_sep_params def = hv_sep_params_default();
+  if (p == NULL)
+    p = &def;
+  struct ac x, y;
+  int rc;
+  if ((rc = hv_sep_params_check(p, err)) != HV_OK ||
+      (rc = load_state(&s[a], a, &x, err)) != HV_OK ||
+      (rc = load_state(&s[b], b, &y, err)) != HV_OK)
+    return rc;
+  const struct rule r = rule_of(p);
+  struct hv_conflict c;
+  if (!pair_test(&x, &y, &r, &c))
+    return 0;
+  *out = c;
+  return 1;
 }

@@ -8,14 +8,26 @@
  *   hash table tr->slots maps its id to index + 1 (0 = empty slot), open
  *   addressing with linear probing, at most half full.
  * - An asset's state (t_ms, position, velocity) is that of its last applied
- *   report; a report that is out of order, a duplicate or implausible is
- *   never applied. Its history ring holds the last HV_TRACKS_HISTORY
- *   applied reports.
- * - An asset's zone / site / corridor sets hold the ids (owned copies) of
- *   what its last applied report was inside; a finding is made only when a
- *   set gains an id (entry) or, for zones, loses one (exit).
+ *   report (t_ms is INT64_MIN until there is one); a report that is out of
+ *   order, a duplicate or implausible is never applied. Its history ring,
+ *   when it has one (ring != NULL, hist_cap > 0 entries, allocated with
+ *   tr->history entries at the first applied report while it has none),
+ *   holds its last applied reports, the newest being its state.
+ * - What an asset's last applied report was inside — zones, site radii,
+ *   open corridors — is one small array (struct inside; NULL when inside
+ *   nothing) of indexes into tr->names, the ids interned once per engine;
+ *   a finding is made only when a list gains an id (entry) or, for zones,
+ *   loses one (exit).
+ * - Asset ids and interned names live in tr->arena, blocks that are only
+ *   freed with the engine (assets are never removed, names are few).
  * - tr->pairs holds the conflicting pairs reported by the last separation
- *   pass, as (asset index a << 32 | asset index b), a < b, sorted.
+ *   pass, as (asset index a << 32 | asset index b), a < b, sorted: the
+ *   pairs in conflict under their own minima at that pass (tracks.h).
+ * - During a pass, tr->sep_ag lists the agreements in force at its time
+ *   that carry separation minima, in the db's order, and for a party p
+ *   whose party_done[p] is set, bit k of its words in party_ag says whether
+ *   sep_ag[k] applies to p (covered or guarantor). Both are rebuilt by
+ *   every pass and point into the db, which no one writes during it.
  * - The site and corridor caches hold pointers to db objects and are
  *   rebuilt whenever the db's head sequence differs from cache_seq (every
  *   write may free objects). Corridor areas are cloned and prepared here,
@@ -30,10 +42,21 @@
 
 #define RAD (M_PI / 180.0)
 
-struct idset {
-  char **v;
-  uint32_t n, cap;
+/* What an asset is inside: n[IN_ZONE] zone, then n[IN_SITE] site, then
+ * n[IN_CORRIDOR] corridor ids, as indexes into tr->names. */
+enum { IN_ZONE, IN_SITE, IN_CORRIDOR };
+struct inside {
+  uint32_t n[3];
+  uint32_t v[]; /* n[0] + n[1] + n[2] */
 };
+
+/* A block of the string arena. */
+struct block {
+  struct block *next;
+  size_t used, cap;
+  char data[];
+};
+#define BLOCK_BYTES 65536
 
 struct hist {
   int64_t t_ms;
@@ -41,14 +64,15 @@ struct hist {
 };
 
 struct asset {
-  char *id;
+  char *id;       /* in tr->arena */
   uint32_t party; /* index into tr->parties */
   uint8_t cls;
   uint8_t hist_head, hist_n; /* next slot to write; slots in use */
-  int64_t t_ms;
+  uint8_t hist_cap;          /* entries of ring; 0 when there is none */
+  int64_t t_ms;              /* INT64_MIN until the first applied report */
   double lon, lat, alt_m, ve, vn, vs;
-  struct idset zones, sites, corridors;
-  struct hist *ring; /* HV_TRACKS_HISTORY entries, allocated on first use */
+  struct inside *in; /* NULL when inside nothing */
+  struct hist *ring; /* hist_cap entries, or NULL */
 };
 
 struct site_c {
@@ -69,6 +93,11 @@ struct hv_tracks {
   size_t n, cap;
   uint32_t *slots;
   size_t nslots;
+  struct block *arena; /* asset ids and names */
+  const char **names;  /* interned ids of zones, sites, corridors */
+  uint32_t n_names, cap_names;
+  uint32_t *name_slots; /* index + 1, open addressing, at most half full */
+  size_t n_name_slots;
   char **parties;
   size_t n_parties, cap_parties;
   int64_t newest_ms;
@@ -84,6 +113,15 @@ struct hv_tracks {
   size_t n_corrs;
   struct hv_hits hits;
   struct hv_conflicts conf;
+  unsigned history; /* ring size given to assets that get one */
+  /* Separation minima of the pass (invariants above). */
+  const struct hv_object **sep_ag;
+  size_t n_sep_ag, cap_sep_ag;
+  uint64_t *party_ag;  /* per party, ag_words words */
+  uint8_t *party_done; /* per party */
+  size_t ag_words, cap_party_ag, cap_party_done;
+  struct minima *conf_min; /* per conflict of conf: the pair's minima */
+  size_t cap_conf_min;
 };
 
 /* ---- small helpers --------------------------------------------------------
@@ -146,6 +184,73 @@ static uint64_t hash_str(const char *s) {
   for (; *s; s++)
     h = (h ^ (unsigned char)*s) * 1099511628211ull;
   return h;
+}
+
+/* A copy of s in the arena; NULL when out of memory. */
+static char *arena_dup(struct hv_tracks *tr, const char *s) {
+  size_t n = strlen(s) + 1;
+  struct block *b = tr->arena;
+  if (b == NULL || b->cap - b->used < n) {
+    size_t cap = n > BLOCK_BYTES ? n : BLOCK_BYTES;
+    if ((b = malloc(sizeof *b + cap)) == NULL)
+      return NULL;
+    b->next = tr->arena;
+    b->used = 0;
+    b->cap = cap;
+    tr->arena = b;
+  }
+  char *d = b->data + b->used;
+  memcpy(d, s, n);
+  b->used += n;
+  return d;
+}
+
+/* The index of name s in tr->names, added when new. */
+static int intern(struct hv_tracks *tr, const char *s, uint32_t *out) {
+  size_t mask = tr->n_name_slots - 1;
+  if (tr->n_name_slots)
+    for (size_t i = hash_str(s) & mask;; i = (i + 1) & mask) {
+      uint32_t k = tr->name_slots[i];
+      if (k == 0)
+        break;
+      if (strcmp(tr->names[k - 1], s) == 0) {
+        *out = k - 1;
+        return HV_OK;
+      }
+    }
+  if (tr->n_names == tr->cap_names) {
+    uint32_t cap = tr->cap_names ? 2 * tr->cap_names : 64;
+    const char **v = realloc(tr->names, cap * sizeof *v);
+    if (v == NULL)
+      return HV_ENOMEM;
+    tr->names = v;
+    tr->cap_names = cap;
+  }
+  if (2 * ((size_t)tr->n_names + 1) > tr->n_name_slots) {
+    size_t ns = tr->n_name_slots ? 2 * tr->n_name_slots : 128;
+    uint32_t *v = calloc(ns, sizeof *v);
+    if (v == NULL)
+      return HV_ENOMEM;
+    for (uint32_t k = 0; k < tr->n_names; k++) {
+      size_t i = hash_str(tr->names[k]) & (ns - 1);
+      while (v[i])
+        i = (i + 1) & (ns - 1);
+      v[i] = k + 1;
+    }
+    free(tr->name_slots);
+    tr->name_slots = v;
+    tr->n_name_slots = ns;
+  }
+  const char *d = arena_dup(tr, s);
+  if (d == NULL)
+    return HV_ENOMEM;
+  size_t i = hash_str(d) & (tr->n_name_slots - 1);
+  while (tr->name_slots[i])
+    i = (i + 1) & (tr->n_name_slots - 1);
+  tr->names[tr->n_names] = d;
+  tr->name_slots[i] = ++tr->n_names;
+  *out = tr->n_names - 1;
+  return HV_OK;
 }
 
 void hv_findings_free(struct hv_findings *f) {
@@ -265,7 +370,7 @@ static int add_asset(struct hv_tracks *tr, const struct hv_position *r,
     return rc;
   struct asset *a = &tr->a[tr->n];
   memset(a, 0, sizeof *a);
-  if ((a->id = dup_str(r->asset)) == NULL)
+  if ((a->id = arena_dup(tr, r->asset)) == NULL)
     return HV_ENOMEM;
   a->party = party;
   a->t_ms = INT64_MIN;
@@ -276,13 +381,6 @@ static int add_asset(struct hv_tracks *tr, const struct hv_position *r,
   tr->n++;
   *out = a;
   return HV_OK;
-}
-
-static void idset_free(struct idset *s) {
-  for (uint32_t i = 0; i < s->n; i++)
-    free(s->v[i]);
-  free(s->v);
-  memset(s, 0, sizeof *s);
 }
 
 /* ---- the public lifecycle ---------------------------------------------------
@@ -312,6 +410,7 @@ int hv_tracks_new(struct hv_db *db, struct hv_tracks **out) {
     return HV_ENOMEM;
   tr->db = db;
   tr->sep = hv_sep_params_default();
+  tr->history = HV_TRACKS_HISTORY;
   *out = tr;
   return HV_OK;
 }
@@ -320,15 +419,18 @@ void hv_tracks_free(struct hv_tracks *tr) {
   if (tr == NULL)
     return;
   for (size_t i = 0; i < tr->n; i++) {
-    struct asset *a = &tr->a[i];
-    free(a->id);
-    idset_free(&a->zones);
-    idset_free(&a->sites);
-    idset_free(&a->corridors);
-    free(a->ring);
+    free(tr->a[i].in);
+    free(tr->a[i].ring);
   }
   free(tr->a);
   free(tr->slots);
+  while (tr->arena) {
+    struct block *b = tr->arena;
+    tr->arena = b->next;
+    free(b);
+  }
+  free(tr->names);
+  free(tr->name_slots);
   for (size_t i = 0; i < tr->n_parties; i++)
     free(tr->parties[i]);
   free(tr->parties);
@@ -336,12 +438,23 @@ void hv_tracks_free(struct hv_tracks *tr) {
   cache_clear(tr);
   hv_hits_free(&tr->hits);
   hv_conflicts_free(&tr->conf);
+  free(tr->sep_ag);
+  free(tr->party_ag);
+  free(tr->party_done);
+  free(tr->conf_min);
   free(tr);
 }
 
 void hv_tracks_set_sep_params(struct hv_tracks *tr,
                               const struct hv_sep_params *p) {
   tr->sep = p ? *p : hv_sep_params_default();
+}
+
+int hv_tracks_set_history(struct hv_tracks *tr, unsigned n) {
+  if (tr == NULL || n > HV_TRACKS_HISTORY)
+    return HV_EINVAL;
+  tr->history = n;
+  return HV_OK;
 }
 
 size_t hv_tracks_count(const struct hv_tracks *tr) { return tr->n; }
@@ -392,6 +505,12 @@ static int cache_refresh(struct hv_tracks *tr) {
 /* ---- sets and the checks ----------------------------------------------------
  */
 
+/* Zones: any number (heap beyond SMALL). Sites and corridors: at most
+ * SMALL at once per report, in id order — protective radii are hundreds of
+ * metres, so more than 32 overlapping at one point is not a real case; the
+ * limit is written in docs/live.md. */
+#define SMALL 32
+
 struct set_ctx {
   struct hv_tracks *tr;
   struct asset *a;
@@ -402,18 +521,61 @@ struct set_ctx {
   const double *dist;                  /* sites: distance per id */
 };
 
-static int set_has(const struct idset *s, const char *id) {
-  for (uint32_t i = 0; i < s->n; i++)
-    if (strcmp(s->v[i], id) == 0)
+static int has_index(const uint32_t *v, size_t n, uint32_t x) {
+  for (size_t i = 0; i < n; i++)
+    if (v[i] == x)
       return 1;
   return 0;
 }
 
-static int ids_have(const char *const *ids, size_t n, const char *id) {
-  for (size_t i = 0; i < n; i++)
-    if (strcmp(ids[i], id) == 0)
-      return 1;
-  return 0;
+/* Where list k of in starts in in->v. */
+static uint32_t inside_at(const struct inside *in, int k) {
+  uint32_t o = 0;
+  for (int q = 0; q < k; q++)
+    o += in->n[q];
+  return o;
+}
+
+/* Makes list k of the asset's struct inside hold now[0..n-1] (the other
+ * lists as they were); the struct is replaced, or freed when all are
+ * empty. Failing leaves it as it was. */
+static int inside_set(struct asset *a, int k, const uint32_t *now, size_t n) {
+  struct inside *in = a->in, *x = NULL;
+  uint32_t cnt[3] = {0, 0, 0};
+  if (in)
+    memcpy(cnt, in->n, sizeof cnt);
+  cnt[k] = (uint32_t)n;
+  size_t total = (size_t)cnt[0] + cnt[1] + cnt[2];
+  if (total) {
+    if ((x = malloc(sizeof *x + total * sizeof x->v[0])) == NULL)
+      return HV_ENOMEM;
+    memcpy(x->n, cnt, sizeof cnt);
+    uint32_t w = 0;
+    for (int q = 0; q < 3; q++) {
+      if (cnt[q] == 0)
+        continue; /* (for q != k, cnt[q] > 0 means in != NULL) */
+      const uint32_t *src = q == k ? now : in->v + inside_at(in, q);
+      memcpy(x->v + w, src, cnt[q] * sizeof *src);
+      w += cnt[q];
+    }
+  }
+  free(in);
+  a->in = x;
+  return HV_OK;
+}
+
+/* Whether agreement ag is in force at t_ms: its terms and its separation
+ * minima hold then. */
+static int agreement_in_force(const struct hv_object *ag, int64_t t_ms) {
+  return t_ms >= ag->from_ms && t_ms < ag->to_ms;
+}
+
+/* Whether agreement ag binds party: covered directly or through a
+ * sponsor (hv_db_coverage). */
+static int agreement_binds(const struct hv_tracks *tr,
+                           const struct hv_object *ag, const char *party) {
+  enum hv_coverage c = hv_db_coverage(tr->db, ag, party);
+  return c == HV_COVER_DIRECT || c == HV_COVER_SPONSOR;
 }
 
 /* Whether agreement ag forbids the asset of report r in zone z; why gets
@@ -422,7 +584,7 @@ static int agreement_forbids(const struct hv_tracks *tr,
                              const struct hv_object *ag,
                              const struct hv_object *z,
                              const struct hv_position *r, const char **why) {
-  if (r->t_ms < ag->from_ms || r->t_ms >= ag->to_ms)
+  if (!agreement_in_force(ag, r->t_ms))
     return 0;
   if (!ag->u.agreement.nationwide &&
       !hv_ids_contain(ag->u.agreement.scope, z->id))
@@ -434,10 +596,7 @@ static int agreement_forbids(const struct hv_tracks *tr,
   else if (r->cls == HV_ASSET_GROUND_ARMED &&
            hv_ids_contain(ag->u.agreement.terms, "armed_presence"))
     term = "armed_presence";
-  if (term == NULL)
-    return 0;
-  enum hv_coverage c = hv_db_coverage(tr->db, ag, r->party);
-  if (c != HV_COVER_DIRECT && c != HV_COVER_SPONSOR)
+  if (term == NULL || !agreement_binds(tr, ag, r->party))
     return 0;
   *why = term;
   return 1;
@@ -526,55 +685,40 @@ static int on_change(struct set_ctx *c, int enter, const char *id, size_t j) {
   return HV_OK;
 }
 
-/* Makes s hold exactly ids[0..n-1], reporting each id that leaves and each
- * that enters through on_change. */
-static int set_update(struct idset *s, const char *const *ids, size_t n,
-                      struct set_ctx *c) {
-  int changed = s->n != n, rc;
-  for (uint32_t i = 0; i < s->n; i++)
-    if (!ids_have(ids, n, s->v[i])) {
-      changed = 1;
-      if ((rc = on_change(c, 0, s->v[i], 0)) != HV_OK)
-        return rc;
-    }
-  for (size_t j = 0; j < n; j++)
-    if (!set_has(s, ids[j])) {
-      changed = 1;
-      if ((rc = on_change(c, 1, ids[j], j)) != HV_OK)
-        return rc;
-    }
-  if (!changed)
-    return HV_OK;
-  char **v = n ? calloc(n, sizeof *v) : NULL;
-  if (n && v == NULL)
+/* Makes the asset's list of c->kind (zones, sites or corridors) hold
+ * exactly ids[0..n-1], reporting each id that leaves and each that enters
+ * through on_change. */
+static int set_update(struct set_ctx *c, const char *const *ids, size_t n) {
+  struct hv_tracks *tr = c->tr;
+  const struct inside *in = c->a->in;
+  int k = c->kind == HV_ZONE   ? IN_ZONE
+          : c->kind == HV_SITE ? IN_SITE
+                               : IN_CORRIDOR;
+  size_t nold = in ? in->n[k] : 0;
+  const uint32_t *old = in ? in->v + inside_at(in, k) : NULL;
+  uint32_t buf[SMALL], *now = buf;
+  int rc = HV_OK;
+  if (n > SMALL && (now = malloc(n * sizeof *now)) == NULL)
     return HV_ENOMEM;
-  /* Copies of the new ids first, so that failing leaves s as it was. */
-  for (size_t j = 0; j < n; j++)
-    if (!set_has(s, ids[j]) && (v[j] = dup_str(ids[j])) == NULL) {
-      for (size_t k = 0; k < j; k++)
-        free(v[k]);
-      free(v);
-      return HV_ENOMEM;
+  for (size_t j = 0; j < n && rc == HV_OK; j++)
+    rc = intern(tr, ids[j], &now[j]);
+  int changed = nold != n;
+  for (size_t i = 0; i < nold && rc == HV_OK; i++)
+    if (!has_index(now, n, old[i])) {
+      changed = 1;
+      rc = on_change(c, 0, tr->names[old[i]], 0);
     }
-  for (size_t j = 0; j < n; j++)
-    for (uint32_t i = 0; i < s->n && v[j] == NULL; i++)
-      if (s->v[i] && strcmp(s->v[i], ids[j]) == 0) {
-        v[j] = s->v[i];
-        s->v[i] = NULL;
-      }
-  for (uint32_t i = 0; i < s->n; i++)
-    free(s->v[i]);
-  free(s->v);
-  s->v = v;
-  s->n = s->cap = (uint32_t)n;
-  return HV_OK;
+  for (size_t j = 0; j < n && rc == HV_OK; j++)
+    if (!has_index(old, nold, now[j])) {
+      changed = 1;
+      rc = on_change(c, 1, ids[j], j);
+    }
+  if (rc == HV_OK && changed)
+    rc = inside_set(c->a, k, now, n);
+  if (now != buf)
+    free(now);
+  return rc;
 }
-
-/* Zones: any number (heap beyond SMALL). Sites and corridors: at most
- * SMALL at once per report, in id order — protective radii are hundreds of
- * metres, so more than 32 overlapping at one point is not a real case; the
- * limit is written in docs/live.md. */
-#define SMALL 32
 
 static int check_zones(struct hv_tracks *tr, struct asset *a,
                        const struct hv_position *r, struct hv_findings *out) {
@@ -599,7 +743,7 @@ static int check_zones(struct hv_tracks *tr, struct asset *a,
     ids[i] = objs[i]->id;
   }
   struct set_ctx c = {tr, a, r, out, HV_ZONE, objs, NULL};
-  rc = set_update(&a->zones, ids, n, &c);
+  rc = set_update(&c, ids, n);
   if (ids != ibuf) {
     free(ids);
     free(objs);
@@ -646,7 +790,7 @@ static int check_sites_corridors(struct hv_tracks *tr, struct asset *a,
       dbuf[n++] = d;
     }
   struct set_ctx c = {tr, a, r, out, HV_SITE, obuf, dbuf};
-  if ((rc = set_update(&a->sites, ibuf, n, &c)) != HV_OK)
+  if ((rc = set_update(&c, ibuf, n)) != HV_OK)
     return rc;
   n = 0;
   if (armed)
@@ -665,7 +809,7 @@ static int check_sites_corridors(struct hv_tracks *tr, struct asset *a,
     }
   c.kind = HV_CORRIDOR;
   c.dist = NULL;
-  return set_update(&a->corridors, ibuf, n, &c);
+  return set_update(&c, ibuf, n);
 }
 
 /* ---- validation
@@ -729,6 +873,8 @@ static int validate(struct hv_tracks *tr, const struct hv_position *r, size_t i,
  * ------------------------------------------------------ */
 
 static void ring_push(struct asset *a, const struct hv_position *r) {
+  if (a->ring == NULL)
+    return;
   struct hist *h = &a->ring[a->hist_head];
   h->t_ms = r->t_ms;
   h->lon = r->lon;
@@ -737,8 +883,8 @@ static void ring_push(struct asset *a, const struct hv_position *r) {
   h->ve = r->ve_mps;
   h->vn = r->vn_mps;
   h->vs = r->vs_mps;
-  a->hist_head = (uint8_t)((a->hist_head + 1) % HV_TRACKS_HISTORY);
-  if (a->hist_n < HV_TRACKS_HISTORY)
+  a->hist_head = (uint8_t)((a->hist_head + 1) % a->hist_cap);
+  if (a->hist_n < a->hist_cap)
     a->hist_n++;
 }
 
@@ -760,7 +906,7 @@ static int apply(struct hv_tracks *tr, const struct hv_position *r,
              tr->parties[a->party], r->party);
     return 0;
   }
-  int has_last = a->hist_n > 0;
+  int has_last = a->t_ms != INT64_MIN;
   if (has_last && r->t_ms <= a->t_ms) {
     if (r->t_ms == a->t_ms && r->lon == a->lon && r->lat == a->lat &&
         r->alt_m == a->alt_m)
@@ -805,9 +951,12 @@ static int apply(struct hv_tracks *tr, const struct hv_position *r,
       return 0;
     }
   }
-  if (a->ring == NULL &&
-      (a->ring = malloc(HV_TRACKS_HISTORY * sizeof *a->ring)) == NULL)
-    return HV_ENOMEM;
+  if (a->ring == NULL && tr->history > 0) {
+    if ((a->ring = malloc(tr->history * sizeof *a->ring)) == NULL)
+      return HV_ENOMEM;
+    a->hist_cap = (uint8_t)tr->history;
+    a->hist_head = a->hist_n = 0;
+  }
   a->cls = (uint8_t)r->cls;
   a->t_ms = r->t_ms;
   a->lon = r->lon;
@@ -837,7 +986,7 @@ static size_t build_states(const struct hv_tracks *tr, int64_t t_ms,
   const double m_per_deg = HV_SEP_EARTH_RADIUS_M * RAD;
   for (size_t i = 0; i < tr->n; i++) {
     const struct asset *a = &tr->a[i];
-    if (a->hist_n == 0 || !is_aircraft((enum hv_asset_class)a->cls) ||
+    if (a->t_ms == INT64_MIN || !is_aircraft((enum hv_asset_class)a->cls) ||
         t_ms - a->t_ms > HV_TRACKS_STALE_MS)
       continue;
     double dt = (double)(t_ms - a->t_ms) / 1000.0;
@@ -886,32 +1035,191 @@ int hv_tracks_states(const struct hv_tracks *tr, int64_t t_ms,
   return HV_OK;
 }
 
-static int key_cmp(const void *x, const void *y) {
-  uint64_t a = *(const uint64_t *)x, b = *(const uint64_t *)y;
-  return a < b ? -1 : a > b;
+/* The minima a pair is held to, and where each comes from. */
+struct minima {
+  struct hv_sep_params p;
+  int by[3]; /* h, v, look-ahead: index into tr->sep_ag, -1 = the engine */
+};
+
+/* The array v of *cap elements of size sz, grown (doubling) to hold n > 0
+ * of them: v itself when it is large enough, else a new array with *cap
+ * updated; NULL when out of memory (v is left as it was). */
+static void *grown(void *v, size_t *cap, size_t n, size_t sz) {
+  if (n <= *cap)
+    return v;
+  size_t c = *cap ? *cap : 16;
+  while (c < n)
+    c *= 2;
+  void *x = c <= SIZE_MAX / sz ? realloc(v, c * sz) : NULL;
+  if (x != NULL)
+    *cap = c;
+  return x;
+}
+
+/* Starts a pass at t_ms: lists in tr->sep_ag the agreements in force then
+ * that carry separation minima, forgets which apply to which party, and
+ * sets *maxp to the largest of each parameter over the engine's and those
+ * agreements' (the parameters of the one hv_separation_detect). */
+static int sep_begin(struct hv_tracks *tr, int64_t t_ms,
+                     struct hv_sep_params *maxp) {
+  *maxp = tr->sep;
+  tr->n_sep_ag = 0;
+  size_t na = hv_db_count(tr->db, HV_AGREEMENT);
+  for (size_t i = 0; i < na; i++) {
+    const struct hv_object *ag = hv_db_at(tr->db, HV_AGREEMENT, i);
+    const struct hv_agreement_sep *sp = &ag->u.agreement.separation;
+    if (!agreement_in_force(ag, t_ms) ||
+        !(sp->has_horizontal || sp->has_vertical || sp->has_lookahead))
+      continue;
+    const struct hv_object **v =
+        grown(tr->sep_ag, &tr->cap_sep_ag, tr->n_sep_ag + 1, sizeof *v);
+    if (v == NULL)
+      return HV_ENOMEM;
+    tr->sep_ag = v;
+    tr->sep_ag[tr->n_sep_ag++] = ag;
+    if (sp->has_horizontal)
+      maxp->h_sep_m = fmax(maxp->h_sep_m, sp->horizontal_m);
+    if (sp->has_vertical)
+      maxp->v_sep_m = fmax(maxp->v_sep_m, sp->vertical_m);
+    if (sp->has_lookahead)
+      maxp->lookahead_s = fmax(maxp->lookahead_s, sp->lookahead_s);
+  }
+  if (tr->n_sep_ag == 0 || tr->n_parties == 0)
+    return HV_OK;
+  tr->ag_words = (tr->n_sep_ag + 63) / 64;
+  uint64_t *w = grown(tr->party_ag, &tr->cap_party_ag,
+                      tr->n_parties * tr->ag_words, sizeof *w);
+  if (w == NULL)
+    return HV_ENOMEM;
+  tr->party_ag = w;
+  uint8_t *d =
+      grown(tr->party_done, &tr->cap_party_done, tr->n_parties, sizeof *d);
+  if (d == NULL)
+    return HV_ENOMEM;
+  tr->party_done = d;
+  memset(tr->party_done, 0, tr->n_parties);
+  return HV_OK;
+}
+
+/* Bits of the agreements of tr->sep_ag that apply to party p (covered or
+ * guarantor), worked out once per pass. */
+static const uint64_t *party_bits(struct hv_tracks *tr, uint32_t p) {
+  uint64_t *w = &tr->party_ag[(size_t)p * tr->ag_words];
+  if (tr->party_done[p])
+    return w;
+  memset(w, 0, tr->ag_words * sizeof *w);
+  const char *id = tr->parties[p];
+  for (size_t k = 0; k < tr->n_sep_ag; k++) {
+    const struct hv_object *ag = tr->sep_ag[k];
+    if (agreement_binds(tr, ag, id) ||
+        hv_ids_contain(ag->u.agreement.guarantors, id))
+      w[k / 64] |= 1ull << (k % 64);
+  }
+  tr->party_done[p] = 1;
+  return w;
+}
+
+/* The minima of a pair of aircraft of parties pa and pb (the rule of
+ * tracks.h): field by field the largest any applicable agreement gives,
+ * the first in tr->sep_ag order on ties; the engine's where none gives
+ * one. */
+static void pair_minima(struct hv_tracks *tr, uint32_t pa, uint32_t pb,
+                        struct minima *m) {
+  m->p = tr->sep;
+  m->by[0] = m->by[1] = m->by[2] = -1;
+  if (tr->n_sep_ag == 0)
+    return;
+  const uint64_t *wa = party_bits(tr, pa), *wb = party_bits(tr, pb);
+  double *f[3] = {&m->p.h_sep_m, &m->p.v_sep_m, &m->p.lookahead_s};
+  for (size_t k = 0; k < tr->n_sep_ag; k++) {
+    if (!((wa[k / 64] & wb[k / 64]) >> (k % 64) & 1u))
+      continue; /* does not apply to both */
+    const struct hv_agreement_sep *sp = &tr->sep_ag[k]->u.agreement.separation;
+    const int has[3] = {sp->has_horizontal, sp->has_vertical,
+                        sp->has_lookahead};
+    const double val[3] = {sp->horizontal_m, sp->vertical_m, sp->lookahead_s};
+    for (int i = 0; i < 3; i++)
+      if (has[i] && (m->by[i] < 0 || val[i] > *f[i])) {
+        *f[i] = val[i];
+        m->by[i] = (int)k;
+      }
+  }
+}
+
+static int same_params(const struct hv_sep_params *x,
+                       const struct hv_sep_params *y) {
+  return x->h_sep_m == y->h_sep_m && x->v_sep_m == y->v_sep_m &&
+         x->lookahead_s == y->lookahead_s;
+}
+
+/* Keeps in tr->conf the conflicts of the pass (found with maxp among the n
+ * states st) that hold under their pair's own minima, with those minima in
+ * tr->conf_min. A pair whose minima are maxp is kept as found: it is what
+ * hv_separation_pair would give. */
+static int sep_decide(struct hv_tracks *tr, const struct hv_state *st, size_t n,
+                      const struct hv_sep_params *maxp, struct hv_error *err) {
+  struct hv_conflicts *cf = &tr->conf;
+  if (cf->n == 0)
+    return HV_OK;
+  struct minima *mv = grown(tr->conf_min, &tr->cap_conf_min, cf->n, sizeof *mv);
+  if (mv == NULL)
+    return HV_ENOMEM;
+  tr->conf_min = mv;
+  size_t w = 0;
+  for (size_t k = 0; k < cf->n; k++) {
+    struct hv_conflict c = cf->v[k];
+    struct minima m;
+    pair_minima(tr, st[c.a].party, st[c.b].party, &m);
+    if (!same_params(&m.p, maxp)) {
+      int rc = hv_separation_pair(st, n, c.a, c.b, &m.p, &c, err);
+      if (rc < 0)
+        return rc;
+      if (rc == 0)
+        continue;
+    }
+    cf->v[w] = c;
+    tr->conf_min[w++] = m;
+  }
+  cf->n = w;
+  return HV_OK;
+}
+
+/* Writes the minima m into the finding f. */
+static void set_minima(const struct hv_tracks *tr, const struct minima *m,
+                       struct hv_finding *f) {
+  f->h_sep_m = m->p.h_sep_m;
+  f->v_sep_m = m->p.v_sep_m;
+  f->lookahead_s = m->p.lookahead_s;
+  char *by[3] = {f->h_sep_by, f->v_sep_by, f->lookahead_by};
+  for (int i = 0; i < 3; i++)
+    copy_id(by[i], m->by[i] < 0 ? "" : tr->sep_ag[m->by[i]]->id);
 }
 
 static int separation(struct hv_tracks *tr, int64_t t_ms,
                       struct hv_findings *out, struct hv_error *err) {
+  int rc = hv_sep_params_check(&tr->sep, err);
+  if (rc != HV_OK)
+    return rc;
   size_t cap = tr->n ? tr->n : 1;
   struct hv_state *st = malloc(cap * sizeof *st);
   uint32_t *idx = malloc(cap * sizeof *idx);
   uint64_t *keys = NULL;
-  int rc = HV_ENOMEM;
-  if (st == NULL || idx == NULL)
+  struct hv_sep_params maxp;
+  rc = HV_ENOMEM;
+  if (st == NULL || idx == NULL || sep_begin(tr, t_ms, &maxp) != HV_OK)
     goto done;
   size_t n = build_states(tr, t_ms, st, idx);
-  if ((rc = hv_separation_detect(st, n, &tr->sep, &tr->conf, err)) != HV_OK)
+  if ((rc = hv_separation_detect(st, n, &maxp, &tr->conf, err)) != HV_OK ||
+      (rc = sep_decide(tr, st, n, &maxp, err)) != HV_OK)
     goto done;
   rc = HV_ENOMEM;
   size_t nk = tr->conf.n;
   if (nk && (keys = malloc(nk * sizeof *keys)) == NULL)
     goto done;
+  /* conf is sorted by (a, b) and idx is increasing, so keys are sorted and
+   * keys[j] is the key of conf.v[j]. */
   for (size_t i = 0; i < nk; i++)
     keys[i] = (uint64_t)idx[tr->conf.v[i].a] << 32 | idx[tr->conf.v[i].b];
-  /* idx is increasing, so keys are already in order; sort anyway (cheap). */
-  if (nk)
-    qsort(keys, nk, sizeof *keys, key_cmp);
   size_t i = 0, j = 0;
   while (i < tr->n_pairs || j < nk) {
     uint64_t old = i < tr->n_pairs ? tr->pairs[i] : UINT64_MAX;
@@ -936,14 +1244,8 @@ static int separation(struct hv_tracks *tr, int64_t t_ms,
                a->id, tr->parties[a->party], b->id, tr->parties[b->party]);
       i++;
     } else {
-      /* Find the conflict of this key (conf is in (a, b) order = key order). */
-      const struct hv_conflict *c = &tr->conf.v[0];
-      for (size_t k = 0; k < tr->conf.n; k++)
-        if (((uint64_t)idx[tr->conf.v[k].a] << 32 | idx[tr->conf.v[k].b]) ==
-            key) {
-          c = &tr->conf.v[k];
-          break;
-        }
+      const struct hv_conflict *c = &tr->conf.v[j];
+      const struct minima *m = &tr->conf_min[j];
       const struct hv_state *sa = &st[c->a];
       f = push(tr, out, HV_FIND_SEPARATION_CONFLICT, a->id, a->party,
                (enum hv_asset_class)a->cls, t_ms, sa->lon, sa->lat, sa->alt_m);
@@ -952,12 +1254,17 @@ static int separation(struct hv_tracks *tr, int64_t t_ms,
       f->t_cpa_s = c->t_cpa_s;
       f->d_cpa_m = c->d_cpa_m;
       f->dalt_cpa_m = c->dalt_cpa_m;
+      set_minima(tr, m, f);
+      const char *src = f->h_sep_by[0]   ? f->h_sep_by
+                        : f->v_sep_by[0] ? f->v_sep_by
+                                         : f->lookahead_by;
       snprintf(f->reason, sizeof f->reason,
                "%s (%s) and %s (%s) are predicted to lose separation in %.0f s "
                "(closest approach in %.0f s: %.0f m horizontally, %.0f m "
-               "vertically)",
+               "vertically; minima %.0f m, %.0f m, %.0f s%s%s)",
                a->id, tr->parties[a->party], b->id, tr->parties[b->party],
-               c->t_in_s, c->t_cpa_s, c->d_cpa_m, c->dalt_cpa_m);
+               c->t_in_s, c->t_cpa_s, c->d_cpa_m, c->dalt_cpa_m, m->p.h_sep_m,
+               m->p.v_sep_m, m->p.lookahead_s, src[0] ? " of " : "", src);
       j++;
     }
     copy_id(f->other_asset, b->id);
@@ -970,6 +1277,8 @@ static int separation(struct hv_tracks *tr, int64_t t_ms,
   keys = NULL;
   rc = HV_OK;
 done:
+  if (rc == HV_ENOMEM)
+    rc = hv_error_set(err, rc, "tracks: out of memory in the separation pass");
   free(keys);
   free(st);
   free(idx);
@@ -1022,7 +1331,7 @@ static void hist_to_pos(const struct hv_tracks *tr, const struct asset *a,
 int hv_tracks_last(const struct hv_tracks *tr, const char *asset,
                    struct hv_position *out) {
   const struct asset *a = find_asset(tr, asset);
-  if (a == NULL || a->hist_n == 0)
+  if (a == NULL || a->t_ms == INT64_MIN)
     return HV_ENOTFOUND;
   struct hist h = {a->t_ms, a->lon, a->lat, a->alt_m, a->ve, a->vn, a->vs};
   hist_to_pos(tr, a, &h, out);
@@ -1032,13 +1341,18 @@ int hv_tracks_last(const struct hv_tracks *tr, const char *asset,
 size_t hv_tracks_history(const struct hv_tracks *tr, const char *asset,
                          struct hv_position *out, size_t max) {
   const struct asset *a = find_asset(tr, asset);
-  if (a == NULL || a->hist_n == 0)
+  if (a == NULL || a->t_ms == INT64_MIN || max == 0)
     return 0;
+  if (a->ring == NULL) { /* no history kept: the last report */
+    struct hist h = {a->t_ms, a->lon, a->lat, a->alt_m, a->ve, a->vn, a->vs};
+    hist_to_pos(tr, a, &h, &out[0]);
+    return 1;
+  }
   size_t n = a->hist_n < max ? a->hist_n : max;
-  size_t first = (a->hist_head + HV_TRACKS_HISTORY - a->hist_n) +
+  size_t first = (a->hist_head + a->hist_cap - a->hist_n) +
                  (a->hist_n - n); /* skip the oldest when max is short */
   for (size_t i = 0; i < n; i++)
-    hist_to_pos(tr, a, &a->ring[(first + i) % HV_TRACKS_HISTORY], &out[i]);
+    hist_to_pos(tr, a, &a->ring[(first + i) % a->hist_cap], &out[i]);
   return n;
 }
 
@@ -1049,13 +1363,16 @@ size_t hv_tracks_bytes_per_asset(const struct hv_tracks *tr) {
   for (size_t i = 0; i < tr->n; i++) {
     const struct asset *a = &tr->a[i];
     total += sizeof *a + strlen(a->id) + 1;
-    const struct idset *sets[] = {&a->zones, &a->sites, &a->corridors};
-    for (size_t k = 0; k < 3; k++) {
-      total += sets[k]->cap * sizeof(char *);
-      for (uint32_t j = 0; j < sets[k]->n; j++)
-        total += strlen(sets[k]->v[j]) + 1;
-    }
+    if (a->in)
+      total +=
+          sizeof *a->in + ((size_t)a->in->n[0] + a->in->n[1] + a->in->n[2]) *
+                              sizeof a->in->v[0];
   }
+  /* the interned names, shared by all */
+  total += tr->cap_names * sizeof *tr->names +
+           tr->n_name_slots * sizeof *tr->name_slots;
+  for (uint32_t k = 0; k < tr->n_names; k++)
+    total += strlen(tr->names[k]) + 1;
   return total / tr->n;
 }
 
@@ -1090,10 +1407,21 @@ json_t *hv_finding_json(const struct hv_finding *f) {
                                           hv_kind_name(f->obj_kind), "id",
                                           f->obj_id));
   switch (f->kind) {
-  case HV_FIND_SEPARATION_CONFLICT:
+  case HV_FIND_SEPARATION_CONFLICT: {
     bad_ |= set_num(o, "t_cpa_s", f->t_cpa_s);
     bad_ |= set_num(o, "d_cpa_m", f->d_cpa_m);
     bad_ |= set_num(o, "dalt_cpa_m", f->dalt_cpa_m);
+    bad_ |= set_num(o, "h_sep_m", f->h_sep_m);
+    bad_ |= set_num(o, "v_sep_m", f->v_sep_m);
+    bad_ |= set_num(o, "lookahead_s", f->lookahead_s);
+    json_t *by = json_object();
+    const char *const field[3] = {"h_sep_m", "v_sep_m", "lookahead_s"};
+    const char *const ag[3] = {f->h_sep_by, f->v_sep_by, f->lookahead_by};
+    for (int i = 0; by && i < 3; i++)
+      if (ag[i][0])
+        bad_ |= json_object_set_new(by, field[i], json_string(ag[i]));
+    bad_ |= json_object_set_new(o, "minima_by", by);
+  }
     /* fall through */
   case HV_FIND_SEPARATION_RESOLVED:
     bad_ |= json_object_set_new(o, "other_asset", json_string(f->other_asset));

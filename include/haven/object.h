@@ -105,6 +105,15 @@ struct hv_window {
 /* A NULL-terminated array of ids borrowed from the document. */
 typedef const char **hv_ids;
 
+/* An agreement's separation minima for the aircraft of the parties it
+ * applies to (haven/tracks.h gives the rule). Each value is meaningful only
+ * when its has_ flag is 1; all three flags are 0 when the agreement has no
+ * "separation". Ranges as struct hv_sep_params (haven/separation.h). */
+struct hv_agreement_sep {
+  int has_horizontal, has_vertical, has_lookahead;
+  double horizontal_m, vertical_m, lookahead_s;
+};
+
 struct hv_object {
   enum hv_kind kind;
   const char *id;
@@ -126,7 +135,9 @@ struct hv_object {
       const char *kind;
       int nationwide;
       hv_ids scope; /* zone ids when not nationwide */
-      hv_ids covered, excluded, guarantors, terms;
+      hv_ids covered, excluded, guarantors, terms; /* terms may be empty
+                                                       only with separation */
+      struct hv_agreement_sep separation;
     } agreement;
     struct {
       const char *kind;

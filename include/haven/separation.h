@@ -81,6 +81,11 @@ struct hv_state {
   uint32_t party;  /* an index; aircraft of the same party are not compared */
 };
 
+/* The largest parameters accepted (the smallest: anything > 0). */
+#define HV_SEP_MAX_LOOKAHEAD_S 86400.0
+#define HV_SEP_MAX_H_M 1000000.0
+#define HV_SEP_MAX_V_M 100000.0
+
 /* Minima and look-ahead. */
 struct hv_sep_params {
   double lookahead_s; /* > 0 and <= 86,400; default 300 */
@@ -90,6 +95,12 @@ struct hv_sep_params {
 
 /* The defaults: 300 s, 5 NM = 9,260 m, 1,000 ft = 304.8 m. Thread-safe. */
 struct hv_sep_params hv_sep_params_default(void);
+
+/* HV_OK when every parameter of *p (borrowed) is in its range above, else
+ * HV_EINVAL with err naming the first one out of range (e.g.
+ * "separation: h_sep_m -1 is out of (0, 1000000]"); p NULL: HV_EINVAL.
+ * err may be NULL. Thread-safe. */
+int hv_sep_params_check(const struct hv_sep_params *p, struct hv_error *err);
 
 /* One predicted loss of separation. */
 struct hv_conflict {
@@ -132,6 +143,31 @@ void hv_conflicts_free(struct hv_conflicts *c);
 int hv_separation_detect(const struct hv_state *s, size_t n,
                          const struct hv_sep_params *p,
                          struct hv_conflicts *out, struct hv_error *err);
+
+/*
+ * The rule above for one pair: s[a] and s[b], a < b < n, with the
+ * parameters *p (NULL: the defaults). Returns 1 when they are in conflict,
+ * with *out filled exactly as hv_separation_detect would report the pair
+ * with the same parameters (a, b and the figures, to the bit); 0 when they
+ * are not (aircraft of the same party never are). hv_separation_detect puts
+ * every pair it considers to the same code (lib/separation.c), so there is
+ * one implementation of the rule: detect(p) reports (a, b) iff this returns
+ * 1 for it with p.
+ *
+ * The rule is monotone in each parameter: a pair in conflict with some
+ * parameters is in conflict with any that are each at least as large (the
+ * floating-point operations are all monotone). So the conflicts of a pass
+ * with per-pair parameters are found by one hv_separation_detect with the
+ * largest of each, then this on each pair reported (haven/tracks.h).
+ *
+ * Errors (< 0, so test the result with == 1): HV_EINVAL (s or out NULL,
+ * not a < b < n, a parameter or either state out of range; err says which),
+ * and *out is left alone. err may be NULL. Borrows s and p for the call.
+ * Thread-safe.
+ */
+int hv_separation_pair(const struct hv_state *s, size_t n, size_t a, size_t b,
+                       const struct hv_sep_params *p, struct hv_conflict *out,
+                       struct hv_error *err);
 
 #ifdef __cplusplus
 }

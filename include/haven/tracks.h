@@ -4,13 +4,34 @@
  * against each other (separation), producing findings.
  *
  * A struct hv_tracks keeps, per asset, its last applied report, the zones,
- * site radii and open corridors it is inside, and a bounded history of its
- * last HV_TRACKS_HISTORY reports. Reports come in batches
+ * site radii and open corridors it is inside, and optionally a history of
+ * its last reports (HV_TRACKS_HISTORY by default, none at all with
+ * hv_tracks_set_history(tr, 0)). Reports come in batches
  * (hv_tracks_ingest): a batch is validated whole first (a malformed report
  * refuses the batch and changes nothing), then each report is checked and
  * applied in order, then the separation check runs once over the airborne
  * aircraft. The rules (out-of-order, duplicates, implausible reports, what
  * counts as armed or airborne) are written out in docs/live.md.
+ *
+ * Separation minima per agreement. The pass at time t holds each pair of
+ * aircraft, of parties A and B, to minima of its own:
+ * - the agreements that apply to the pair are those in force at t
+ *   (valid_from <= t < valid_to: the test used for an agreement's terms)
+ *   for which each of A and B is either covered (hv_db_coverage gives
+ *   covered or covered through a sponsor: the rule used for terms) or one
+ *   of its guarantors;
+ * - when one or more of them carry "separation", the pair's minima are,
+ *   field by field (horizontal, vertical, look-ahead), the largest any of
+ *   them gives; a field none of them gives comes from the engine
+ *   (hv_tracks_set_sep_params; default hv_sep_params_default);
+ * - when none applies, or none of those carries separation: the engine's.
+ * So an applicable agreement may also lower a minimum below the engine's.
+ * The pass runs hv_separation_detect once with, per field, the largest of
+ * the engine's value and of every agreement in force at t (a superset of
+ * the conflicts, as the rule is monotone in each parameter), then decides
+ * each reported pair with hv_separation_pair under the pair's own minima:
+ * the result is exactly the pairs in conflict under their own minima.
+ * Which agreements apply to a party is worked out once per pass.
  *
  * Thread safety: a struct hv_tracks is used by one thread at a time, and
  * so is the db it borrows (haven/db.h).
@@ -31,7 +52,7 @@
 extern "C" {
 #endif
 
-/* Reports kept per asset in its history ring. */
+/* Most reports kept per asset in its history ring, and the default. */
 #define HV_TRACKS_HISTORY 16
 /* A report more than this after the newest report the engine has seen is
  * implausible (a time far in the future). */
@@ -93,8 +114,14 @@ struct hv_finding {
   char obj_id[HV_ID_MAX];
   double distance_m; /* site_proximity: to the site; implausible: the jump */
   double t_cpa_s, d_cpa_m, dalt_cpa_m; /* separation_conflict */
-  double speed_mps;                    /* implausible: the implied speed */
-  char reason[256];                    /* a sentence a person can read */
+  /* separation_conflict: the minima the pair was held to, and for each the
+   * agreement that set it (empty: the engine's value). When several
+   * applicable agreements give the same largest value, the first of them
+   * in the db's order (hv_db_at) is named. */
+  double h_sep_m, v_sep_m, lookahead_s;
+  char h_sep_by[HV_ID_MAX], v_sep_by[HV_ID_MAX], lookahead_by[HV_ID_MAX];
+  double speed_mps; /* implausible: the implied speed */
+  char reason[256]; /* a sentence a person can read */
 };
 
 /* A growable list of findings: start it zeroed ({0}), free it with
@@ -110,8 +137,11 @@ void hv_findings_free(struct hv_findings *f);
 /* The finding as a JSON object for one NDJSON line: kind, t (RFC 3339),
  * t_ms, asset, party, class, lon, lat, alt_m, and the members the kind
  * uses (object {kind, id}, other_asset, other_party, distance_m, t_cpa_s,
- * d_cpa_m, dalt_cpa_m, speed_mps, reason). Caller owns it (json_decref);
- * NULL when out of memory. */
+ * d_cpa_m, dalt_cpa_m, speed_mps, reason). A separation_conflict also has
+ * h_sep_m, v_sep_m, lookahead_s (the minima applied) and minima_by, an
+ * object naming for each of those three set by an agreement that
+ * agreement's id ({} when all are the engine's). Caller owns it
+ * (json_decref); NULL when out of memory. */
 json_t *hv_finding_json(const struct hv_finding *f);
 
 /*
@@ -181,9 +211,24 @@ int hv_tracks_last(const struct hv_tracks *tr, const char *asset,
 
 /* Up to max of the asset's last applied reports, oldest first, into out
  * (strings as hv_tracks_last). Returns how many were written (0 when the
- * asset is unknown). At most HV_TRACKS_HISTORY are kept. */
+ * asset is unknown or max is 0). An asset with a history ring of n reports
+ * gives up to its last n; one without a ring (history 0 when it was first
+ * applied, see hv_tracks_set_history) gives its last report alone. */
 size_t hv_tracks_history(const struct hv_tracks *tr, const char *asset,
                          struct hv_position *out, size_t max);
+
+/*
+ * Sets how many reports, 0..HV_TRACKS_HISTORY, the history ring of an
+ * asset holds (default HV_TRACKS_HISTORY). 0 keeps no history: no ring is
+ * allocated and hv_tracks_history gives the last report only. The ring is
+ * allocated, with the size set at that moment, at the first applied report
+ * of an asset that has none; an asset that already has a ring keeps it and
+ * its size. So the setting applies to assets applied for the first time
+ * after it, and to assets that had no ring because it was 0 (their history
+ * starts then). Errors: HV_EINVAL (tr NULL, n > HV_TRACKS_HISTORY; nothing
+ * changes).
+ */
+int hv_tracks_set_history(struct hv_tracks *tr, unsigned n);
 
 /*
  * The states a separation pass at t_ms would use: every aircraft (fixed
@@ -196,15 +241,17 @@ size_t hv_tracks_history(const struct hv_tracks *tr, const char *asset,
 int hv_tracks_states(const struct hv_tracks *tr, int64_t t_ms,
                      struct hv_state **states, const char ***assets, size_t *n);
 
-/* Sets the separation minima and look-ahead (copied; NULL: the defaults of
- * hv_sep_params_default). Errors: none; values are checked by the next
- * pass (HV_EINVAL from hv_tracks_ingest). */
+/* Sets the engine's separation minima and look-ahead (copied; NULL: the
+ * defaults of hv_sep_params_default): those of a pair no agreement sets
+ * (the rule is above). Errors: none; values are checked by the next pass
+ * (HV_EINVAL from hv_tracks_ingest). */
 void hv_tracks_set_sep_params(struct hv_tracks *tr,
                               const struct hv_sep_params *p);
 
 /* Bytes the engine holds for asset state, without histories, divided by
- * the number of assets (0 when none): the id strings, the hash slot and the
- * zone/site/corridor sets are counted. */
+ * the number of assets (0 when none): the asset records, the id strings,
+ * the hash slots and the zone/site/corridor sets are counted (what is
+ * allocated for them, not what malloc adds). */
 size_t hv_tracks_bytes_per_asset(const struct hv_tracks *tr);
 
 #ifdef __cplusplus

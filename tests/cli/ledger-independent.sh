@@ -16,7 +16,7 @@ head=$("$HAVEN_BIN" --data data ledger verify | sed -n 's/^ledger ok: .* head //
 "$HAVEN_BIN" --data data ledger export chain.ndjson
 out=$(python3 "$src/scripts/verify-ledger.py" chain.ndjson "$head")
 echo "$out"
-case $out in "ok: 111 entries, head $head") ;; *) echo "unexpected: $out"; exit 1 ;; esac
+case $out in "ok: 112 entries, head $head") ;; *) echo "unexpected: $out"; exit 1 ;; esac
 
 # One character of one body changed: both checkers refuse it, at entry 50.
 python3 - <<'PY'
@@ -51,7 +51,7 @@ open("withheld.ndjson", "w").write("\n".join(out) + "\n")
 open("withheld-bad.ndjson", "w").write("\n".join(bad) + "\n")
 PY
 out=$(python3 "$src/scripts/verify-ledger.py" withheld.ndjson "$head")
-case $out in "ok: 111 entries, head $head") ;; *) echo "withheld: $out"; exit 1 ;; esac
+case $out in "ok: 112 entries, head $head") ;; *) echo "withheld: $out"; exit 1 ;; esac
 "$HAVEN_BIN" ledger verify --file withheld.ndjson > hv.out
 grep -q "head $head" hv.out || { cat hv.out; exit 1; }
 grep -q "^(33 entries carried their body's hash only" hv.out || { cat hv.out; exit 1; }

@@ -100,7 +100,8 @@ static const char *const VALID[HV_KIND_COUNT] = {
         "'valid_from':'2016-02-27T00:00:00Z','valid_to':null,"
         "'scope':'nationwide','covered':['syr-gov','opp'],"
         "'excluded':['is'],'guarantors':['us','ru'],"
-        "'terms':['air_strike','shelling'],'notes':'n'}",
+        "'terms':['air_strike','shelling'],'separation':{'horizontal_m':"
+        "18520,'vertical_m':609.6,'lookahead_s':600},'notes':'n'}",
     [HV_ZONE] =
         "{'id':'idlib','geometry':" SQUARE
         ",'name':'Idlib','kind':'de_escalation',"
@@ -187,6 +188,12 @@ static void test_valid_documents(void **state) {
   assert_false(hv_ids_contain(a->u.agreement.covered, "is"));
   assert_true(hv_ids_contain(a->u.agreement.excluded, "is"));
   assert_true(hv_ids_contain(a->u.agreement.terms, "shelling"));
+  assert_true(a->u.agreement.separation.has_horizontal &&
+              a->u.agreement.separation.horizontal_m == 18520);
+  assert_true(a->u.agreement.separation.has_vertical &&
+              a->u.agreement.separation.vertical_m == 609.6);
+  assert_true(a->u.agreement.separation.has_lookahead &&
+              a->u.agreement.separation.lookahead_s == 600);
   hv__object_free(geo, a);
   struct hv_object *s = make(geo, HV_SITE, VALID[HV_SITE]);
   assert_true(s->u.site.lon == 36.633 && s->u.site.lat == 35.93);
@@ -789,6 +796,75 @@ static void test_agreement_excluded_and_covered(void **state) {
   hv__object_free(geo, a);
 }
 
+/* An agreement's separation minima: each of the three optional, at least
+ * one, in the ranges of struct hv_sep_params, nothing else inside. */
+#define AG(sep, terms)                                                         \
+  "{'id':'a','name':'A','kind':'deconfliction','valid_from':'2015-10-20',"     \
+  "'scope':'nationwide','covered':['us','ru'],'terms':" terms sep "}"
+static void test_agreement_separation(void **state) {
+  struct hv_geo *geo = *state;
+  /* Absent: no minima. */
+  struct hv_object *a = make(geo, HV_AGREEMENT, AG("", "['siege']"));
+  const struct hv_agreement_sep *sp = &a->u.agreement.separation;
+  assert_false(sp->has_horizontal || sp->has_vertical || sp->has_lookahead);
+  hv__object_free(geo, a);
+  /* One field alone; and terms may then be empty. */
+  a = make(geo, HV_AGREEMENT, AG(",'separation':{'lookahead_s':60}", "[]"));
+  sp = &a->u.agreement.separation;
+  assert_false(sp->has_horizontal || sp->has_vertical);
+  assert_true(sp->has_lookahead && sp->lookahead_s == 60);
+  assert_null(a->u.agreement.terms[0]);
+  hv__object_free(geo, a);
+  /* The bounds themselves are accepted. */
+  a = make(geo, HV_AGREEMENT,
+           AG(",'separation':{'horizontal_m':1000000,'vertical_m':100000,"
+              "'lookahead_s':86400}",
+              "['siege']"));
+  sp = &a->u.agreement.separation;
+  assert_true(sp->horizontal_m == 1e6 && sp->vertical_m == 1e5 &&
+              sp->lookahead_s == 86400);
+  hv__object_free(geo, a);
+  a = make(geo, HV_AGREEMENT,
+           AG(",'separation':{'horizontal_m':0.5,'vertical_m':1e-3}", "[]"));
+  assert_true(a->u.agreement.separation.horizontal_m == 0.5);
+  hv__object_free(geo, a);
+
+  /* Refused, naming the field. */
+  refuse(geo, HV_AGREEMENT, AG("", "[]"), HV_ESCHEMA, "terms",
+         "empty only when separation is given", NULL);
+  refuse(geo, HV_AGREEMENT, AG(",'separation':18520", "[]"), HV_ESCHEMA,
+         "separation: must be an object", NULL);
+  refuse(geo, HV_AGREEMENT, AG(",'separation':null", "['siege']"), HV_ESCHEMA,
+         "separation: must be an object", NULL);
+  refuse(geo, HV_AGREEMENT, AG(",'separation':{}", "['siege']"), HV_ESCHEMA,
+         "separation: give at least one of", NULL);
+  refuse(geo, HV_AGREEMENT,
+         AG(",'separation':{'horizontal_m':9260,'vertical':300}", "[]"),
+         HV_ESCHEMA, "separation.vertical: unknown member", NULL);
+  refuse(geo, HV_AGREEMENT, AG(",'separation':{'horizontal_m':0}", "[]"),
+         HV_ESCHEMA,
+         "separation.horizontal_m: must be a number > 0 and <= 1000000", NULL);
+  refuse(geo, HV_AGREEMENT, AG(",'separation':{'horizontal_m':-5}", "[]"),
+         HV_ESCHEMA, "separation.horizontal_m", NULL);
+  refuse(geo, HV_AGREEMENT,
+         AG(",'separation':{'horizontal_m':1000000.5}", "[]"), HV_ESCHEMA,
+         "separation.horizontal_m", NULL);
+  refuse(geo, HV_AGREEMENT, AG(",'separation':{'horizontal_m':'10 NM'}", "[]"),
+         HV_ESCHEMA, "separation.horizontal_m: must be a number", NULL);
+  refuse(geo, HV_AGREEMENT, AG(",'separation':{'vertical_m':100001}", "[]"),
+         HV_ESCHEMA,
+         "separation.vertical_m: must be a number > 0 and <= 100000", NULL);
+  refuse(geo, HV_AGREEMENT, AG(",'separation':{'vertical_m':true}", "[]"),
+         HV_ESCHEMA, "separation.vertical_m", NULL);
+  refuse(geo, HV_AGREEMENT, AG(",'separation':{'lookahead_s':86401}", "[]"),
+         HV_ESCHEMA,
+         "separation.lookahead_s: must be a number > 0 and <= 86400", NULL);
+  refuse(geo, HV_AGREEMENT,
+         AG(",'separation':{'lookahead_s':0,'horizontal_m':9260}", "[]"),
+         HV_ESCHEMA, "separation.lookahead_s", NULL);
+}
+#undef AG
+
 static void test_corridor_area(void **state) {
   struct hv_geo *geo = *state;
   struct hv_object *c = make(geo, HV_CORRIDOR, VALID[HV_CORRIDOR]);
@@ -882,6 +958,7 @@ int main(void) {
       T_(test_zone_in_force),
       T_(test_zone_permits),
       T_(test_agreement_excluded_and_covered),
+      T_(test_agreement_separation),
       T_(test_corridor_area),
       T_(test_each_ref),
   };

@@ -271,7 +271,7 @@ static void test_counts(void **state) {
   assert_int_equal(hv_db_count(c->db, HV_SITE), 33);
   assert_int_equal(hv_db_count(c->db, HV_DELINEATION), 4);
   assert_int_equal(hv_db_count(c->db, HV_CORRIDOR), 2);
-  assert_int_equal(hv_db_count(c->db, HV_AGREEMENT), 2);
+  assert_int_equal(hv_db_count(c->db, HV_AGREEMENT), 3);
   size_t parties = hv_db_count(c->db, HV_PARTY);
   print_message("parties: %zu\n", parties);
   assert_true(parties >= 40);
@@ -290,6 +290,17 @@ static void test_counts(void **state) {
   }
   get(c, HV_AGREEMENT, "coh-2016");
   get(c, HV_AGREEMENT, "astana-2017");
+  /* The US-Russia flight-safety memorandum: separation minima only (a
+   * modelling choice, data/SOURCES.md), for us and ru but not syr-gov. */
+  const struct hv_object *mou = get(c, HV_AGREEMENT, "us-ru-mou-2015");
+  const struct hv_agreement_sep *sp = &mou->u.agreement.separation;
+  assert_true(sp->has_horizontal && sp->horizontal_m == 18520.0);
+  assert_true(sp->has_vertical && sp->vertical_m == 609.6);
+  assert_false(sp->has_lookahead);
+  assert_null(mou->u.agreement.terms[0]);
+  assert_int_equal(hv_db_coverage(c->db, mou, "us"), HV_COVER_DIRECT);
+  assert_int_equal(hv_db_coverage(c->db, mou, "ru"), HV_COVER_DIRECT);
+  assert_int_equal(hv_db_coverage(c->db, mou, "syr-gov"), HV_COVER_EXCLUDED);
   get(c, HV_CORRIDOR, "castello-road");
   get(c, HV_CORRIDOR, "aleppo-evacuation-2016");
 

@@ -3,6 +3,9 @@
  * losses of separation from current state vectors.
  *
  * What must hold:
+ * - hv_separation_pair, the rule for one pair, gives exactly the pairs and
+ *   the figures (to the bit) of hv_separation_detect with the same
+ *   parameters, and the oracle's; the rule is monotone in each parameter;
  * - hv_separation_detect returns exactly the conflicts of the all-pairs
  *   oracle (bench/sep-oracle.h: every pair put to the rule of
  *   haven/separation.h, O(N^2)) — same pairs, same order, same figures
@@ -418,6 +421,156 @@ static void test_other_parameters(void **state) {
   free(s);
 }
 
+/* ---- one pair at a time: hv_separation_pair ------------------------------
+ */
+
+/* Every pair of s[0..n-1] put to hv_separation_pair with p gives exactly
+ * the conflicts of hv_separation_detect with p, figures to the bit, and the
+ * oracle's answer for that pair. Returns the number of conflicts. */
+static size_t check_pair_fn(const char *what, const struct hv_state *s,
+                            size_t n, const struct hv_sep_params *p) {
+  struct hv_conflicts hv = {0};
+  struct hv_error err = {0};
+  assert_int_equal(hv_separation_detect(s, n, p, &hv, &err), HV_OK);
+  size_t k = 0;
+  for (size_t a = 0; a < n; a++)
+    for (size_t b = a + 1; b < n; b++) {
+      struct hv_conflict c = {0}, o = {0};
+      int rc = hv_separation_pair(s, n, a, b, p, &c, &err);
+      int in = k < hv.n && hv.v[k].a == a && hv.v[k].b == b;
+      int ref = sep_oracle_pair(s, a, b, p, &o);
+      if (rc != in || rc != ref)
+        fail_msg("%s: (%zu, %zu): hv_separation_pair %d, detect %d, oracle "
+                 "%d",
+                 what, a, b, rc, in, ref);
+      if (!in)
+        continue;
+      const struct hv_conflict *x = &hv.v[k++];
+      if (c.a != x->a || c.b != x->b || c.t_in_s != x->t_in_s ||
+          c.t_out_s != x->t_out_s || c.t_cpa_s != x->t_cpa_s ||
+          c.d_cpa_m != x->d_cpa_m || c.dalt_cpa_m != x->dalt_cpa_m)
+        fail_msg("%s: (%zu, %zu): the figures differ from detect's", what, a,
+                 b);
+      if (o.a != c.a || o.b != c.b || !near_rel(o.t_in_s, c.t_in_s, 1e-9) ||
+          !near_rel(o.t_out_s, c.t_out_s, 1e-9) ||
+          !near_rel(o.d_cpa_m, c.d_cpa_m, 1e-9))
+        fail_msg("%s: (%zu, %zu): the figures differ from the oracle's", what,
+                 a, b);
+    }
+  assert_int_equal(k, hv.n);
+  hv_conflicts_free(&hv);
+  return k;
+}
+
+/* W-CD 1,000 with the defaults (200 conflicts) and other parameters, and
+ * random states of 3 parties. */
+static void test_pair_agrees_with_detect(void **state) {
+  (void)state;
+  struct hv_state *s = load_wcd(1000);
+  struct hv_sep_params p = hv_sep_params_default();
+  assert_int_equal(check_pair_fn("W-CD 1000", s, 1000, &p), 200);
+  static const struct hv_sep_params ps[] = {
+      {60, 1 * NM, 500 * FT},
+      {1200, 10 * NM, 2000 * FT},
+  };
+  for (size_t c = 0; c < sizeof ps / sizeof ps[0]; c++)
+    check_pair_fn("W-CD 1000, other parameters", s, 1000, &ps[c]);
+  free(s);
+  struct rng g = {4242};
+  const size_t n = 1200;
+  s = malloc(n * sizeof *s);
+  assert_non_null(s);
+  random_states(s, n, &g, 33.5, 38.0, 120, 0, 12000, 50, 300, 15, 3);
+  assert_true(check_pair_fn("random, 3 parties", s, n, &p) > 0);
+  free(s);
+}
+
+/*
+ * The rule is monotone in each parameter: with q >= p field by field, every
+ * conflict under p is one under q. This is what lets the live engine find
+ * per-pair minima with one pass at the largest parameters
+ * (haven/tracks.h).
+ */
+static void test_monotone_in_parameters(void **state) {
+  (void)state;
+  struct rng g = {99};
+  const size_t n = 3000;
+  struct hv_state *s = malloc(n * sizeof *s);
+  assert_non_null(s);
+  random_states(s, n, &g, 35.0, 38.0, 150, 0, 12000, 50, 300, 20, 4);
+  static const struct hv_sep_params ps[] = {
+      {300, 5 * NM, 1000 * FT},  {60, 5 * NM, 1000 * FT},
+      {300, 3 * NM, 1000 * FT},  {300, 5 * NM, 500 * FT},
+      {300, 10 * NM, 1000 * FT}, {300, 5 * NM, 2000 * FT},
+      {900, 5 * NM, 1000 * FT},  {900, 10 * NM, 2000 * FT},
+  };
+  const size_t np = sizeof ps / sizeof ps[0];
+  struct hv_conflicts r[8] = {{0}};
+  for (size_t i = 0; i < np; i++)
+    assert_int_equal(hv_separation_detect(s, n, &ps[i], &r[i], NULL), HV_OK);
+  for (size_t i = 0; i < np; i++)
+    for (size_t j = 0; j < np; j++) {
+      if (!(ps[j].lookahead_s >= ps[i].lookahead_s &&
+            ps[j].h_sep_m >= ps[i].h_sep_m && ps[j].v_sep_m >= ps[i].v_sep_m))
+        continue;
+      /* r[i] is a subset of r[j]: both sorted by (a, b) */
+      size_t k = 0;
+      for (size_t m = 0; m < r[i].n; m++) {
+        while (k < r[j].n &&
+               (r[j].v[k].a < r[i].v[m].a ||
+                (r[j].v[k].a == r[i].v[m].a && r[j].v[k].b < r[i].v[m].b)))
+          k++;
+        if (k == r[j].n || r[j].v[k].a != r[i].v[m].a ||
+            r[j].v[k].b != r[i].v[m].b)
+          fail_msg("(%u, %u) conflicts with parameters %zu but not with the "
+                   "larger %zu",
+                   r[i].v[m].a, r[i].v[m].b, i, j);
+      }
+      assert_true(r[j].n >= r[i].n);
+    }
+  assert_true(r[7].n > r[0].n && r[0].n > r[1].n);
+  for (size_t i = 0; i < np; i++)
+    hv_conflicts_free(&r[i]);
+  free(s);
+}
+
+static void test_pair_bad_input(void **state) {
+  (void)state;
+  struct hv_error err = {0};
+  struct hv_conflict c = {.a = 7};
+  struct hv_state s[3] = {eq(0, 5000, 200, 90, 0, 0),
+                          eq(60000, 5000, 200, 270, 0, 1),
+                          eq(60000, 5000, 200, 270, 0, 0)};
+  /* the head-on pair is a conflict; the same-party pair is not */
+  assert_int_equal(hv_separation_pair(s, 3, 0, 1, NULL, &c, &err), 1);
+  assert_int_equal(c.a, 0);
+  assert_int_equal(c.b, 1);
+  assert_near(c.t_cpa_s, 150.0, 1e-9, "t_cpa_s");
+  c.a = 7;
+  assert_int_equal(hv_separation_pair(s, 3, 0, 2, NULL, &c, &err), 0);
+  assert_int_equal(c.a, 7); /* left alone */
+  assert_int_equal(hv_separation_pair(NULL, 3, 0, 1, NULL, &c, &err),
+                   HV_EINVAL);
+  assert_int_equal(hv_separation_pair(s, 3, 0, 1, NULL, NULL, &err), HV_EINVAL);
+  assert_int_equal(hv_separation_pair(s, 3, 1, 0, NULL, &c, &err), HV_EINVAL);
+  assert_non_null(strstr(err.msg, "a < b < n"));
+  assert_int_equal(hv_separation_pair(s, 3, 1, 1, NULL, &c, &err), HV_EINVAL);
+  assert_int_equal(hv_separation_pair(s, 3, 0, 3, NULL, &c, &err), HV_EINVAL);
+  struct hv_sep_params p = hv_sep_params_default();
+  p.h_sep_m = 1e6 + 1;
+  assert_int_equal(hv_separation_pair(s, 3, 0, 1, &p, &c, &err), HV_EINVAL);
+  assert_non_null(strstr(err.msg, "h_sep_m"));
+  assert_int_equal(hv_sep_params_check(&p, NULL), HV_EINVAL);
+  assert_int_equal(hv_sep_params_check(NULL, NULL), HV_EINVAL);
+  p = hv_sep_params_default();
+  assert_int_equal(hv_sep_params_check(&p, NULL), HV_OK);
+  s[1].lat = 86;
+  assert_int_equal(hv_separation_pair(s, 3, 0, 1, &p, &c, &err), HV_EINVAL);
+  assert_non_null(strstr(err.msg, "state 1"));
+  assert_int_equal(hv_separation_pair(s, 3, 0, 1, &p, &c, NULL), HV_EINVAL);
+  assert_int_equal(c.a, 7);
+}
+
 /* ---- antimeridian, equator and poles -------------------------------------
  */
 
@@ -728,6 +881,9 @@ int main(void) {
       cmocka_unit_test(test_clusters_and_formations),
       cmocka_unit_test(test_lattices_and_identical_states),
       cmocka_unit_test(test_other_parameters),
+      cmocka_unit_test(test_pair_agrees_with_detect),
+      cmocka_unit_test(test_monotone_in_parameters),
+      cmocka_unit_test(test_pair_bad_input),
       cmocka_unit_test(test_antimeridian),
       cmocka_unit_test(test_poles),
       cmocka_unit_test(test_head_on),
