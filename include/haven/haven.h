@@ -10,6 +10,7 @@
 #include "geo.h"
 #include "ledger.h"
 #include "object.h"
+#include "positions.h"
 #include "separation.h"
 #include "tracks.h"
 #include "zindex.h"
