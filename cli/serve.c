@@ -18,11 +18,20 @@
 static const char SERVE_USAGE[] =
     "usage: haven serve [--listen ADDR:PORT] [--data DIR] [--threads N] "
     "[--max-body BYTES]\n"
+    "                   [--stream-buffer BYTES] [--stream-heartbeat S] "
+    "[--max-streams N]\n"
     "  --listen    address and port (default 127.0.0.1:8080; port 0 picks a "
     "free one)\n"
     "  --data      the data directory (default: haven's --data)\n"
     "  --threads   request threads (default 2)\n"
     "  --max-body  largest request body in bytes (default 1048576)\n"
+    "  --stream-buffer     bytes queued per alert stream before it is "
+    "dropped\n"
+    "                      (default 1048576)\n"
+    "  --stream-heartbeat  seconds between keepalives on alert streams, "
+    "when\n"
+    "                      their tokens are checked again (default 15)\n"
+    "  --max-streams       alert streams open at once (default 64)\n"
     "SIGTERM or SIGINT stops it after the requests in flight.\n";
 
 /* A whole number in [lo, hi] for option opt, or -1 after printing why. */
@@ -82,6 +91,18 @@ int cmd_serve(struct cli *c, int argc, char **argv) {
       if ((x = whole(name, v, 1, 1LL << 30)) < 0)
         return 2;
       o.max_body = (size_t)x;
+    } else if (strcmp(name, "--stream-buffer") == 0) {
+      if ((x = whole(name, v, 4096, 1LL << 30)) < 0)
+        return 2;
+      o.stream_buffer = (size_t)x;
+    } else if (strcmp(name, "--stream-heartbeat") == 0) {
+      if ((x = whole(name, v, 1, 3600)) < 0)
+        return 2;
+      o.stream_heartbeat_s = (unsigned)x;
+    } else if (strcmp(name, "--max-streams") == 0) {
+      if ((x = whole(name, v, 1, 100000)) < 0)
+        return 2;
+      o.max_streams = (unsigned)x;
     } else {
       fprintf(stderr, "haven: serve: unknown option %s\n%s", name, SERVE_USAGE);
       return 2;

@@ -60,6 +60,9 @@ void hv_server_options_default(struct hv_server_options *o) {
   o->auth_fail_max = 10;
   o->auth_fail_window_s = 60;
   o->grace_s = 30;
+  o->stream_buffer = 1u << 20;
+  o->stream_heartbeat_s = 15;
+  o->max_streams = 64;
 }
 
 /* ---- requests -------------------------------------------------------------
@@ -116,6 +119,9 @@ static struct hv__req *req_new(struct hv__srv *s, struct MHD_Connection *conn,
 }
 
 static void req_free(struct hv__req *r) {
+  hv__stream_free(r->stream);
+  if (r->prep && r->prep_free)
+    r->prep_free(r->prep);
   json_decref(r->json);
   if (r->text_owned)
     free((void *)r->text);
@@ -149,7 +155,12 @@ static enum MHD_Result respond(struct hv__req *r) {
       "{\"error\":{\"code\":\"internal\",\"message\":\"out of memory\"}}";
   const char *ct = "application/json";
   struct MHD_Response *resp = NULL;
-  if (r->json) {
+  if (r->stream) {
+    ct = "text/event-stream";
+    resp = hv__stream_response(r->stream);
+    if (resp)
+      MHD_add_response_header(resp, "X-Accel-Buffering", "no");
+  } else if (r->json) {
     char *text = json_dumps(r->json, JSON_COMPACT | JSON_REAL_PRECISION(15));
     if (text)
       resp = MHD_create_response_from_buffer(strlen(text), text,
@@ -179,7 +190,7 @@ static enum MHD_Result respond(struct hv__req *r) {
   if (r->status == 401)
     MHD_add_response_header(resp, MHD_HTTP_HEADER_WWW_AUTHENTICATE,
                             "Bearer realm=\"haven\"");
-  if (atomic_load(&stopping))
+  if (atomic_load(&stopping) || r->stream)
     MHD_add_response_header(resp, MHD_HTTP_HEADER_CONNECTION, "close");
   enum MHD_Result ret = MHD_queue_response(r->conn, r->status, resp);
   MHD_destroy_response(resp);
@@ -256,6 +267,12 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn,
     hv__fail(r, 413, "too_large", NULL,
              "the body has more than %zu bytes (the limit)", s->opt.max_body);
     return respond(r);
+  }
+  if (r->checked && r->route->prep) {
+    /* Parsing needs no db: done here, several requests at a time. */
+    r->route->prep(r);
+    if (r->json || r->text)
+      return respond(r);
   }
   pthread_mutex_lock(&s->db_lock);
   if (r->checked || hv__request_check(r))
@@ -353,6 +370,13 @@ int hv_server_run(const struct hv_server_options *o, struct hv_error *err) {
   if (o->threads < 1 || o->threads > 1024 || o->max_body < 1)
     return hv_error_set(err, HV_EINVAL,
                         "--threads must be 1-1024 and --max-body >= 1");
+  if (o->stream_buffer < 4096 || o->stream_buffer > (1u << 30) ||
+      o->stream_heartbeat_s < 1 || o->stream_heartbeat_s > 3600 ||
+      o->max_streams < 1 || o->max_streams > 100000)
+    return hv_error_set(err, HV_EINVAL,
+                        "--stream-buffer must be 4096-1073741824, "
+                        "--stream-heartbeat 1-3600 and --max-streams "
+                        "1-100000");
   if ((rc = parse_listen(o->listen, &ss, err)) != HV_OK)
     return rc;
 
@@ -390,6 +414,7 @@ int hv_server_run(const struct hv_server_options *o, struct hv_error *err) {
     goto done;
   }
   if ((rc = hv__metrics_new(&s.metrics)) != HV_OK ||
+      (rc = hv__alerts_new(o, &s.alerts)) != HV_OK ||
       (rc = hv__ratelimit_new(o->auth_fail_max,
                               (int64_t)o->auth_fail_window_s * 1000,
                               &s.limiter)) != HV_OK) {
@@ -398,7 +423,8 @@ int hv_server_run(const struct hv_server_options *o, struct hv_error *err) {
   }
 
   unsigned flags = MHD_USE_EPOLL_INTERNAL_THREAD | MHD_USE_ERROR_LOG |
-                   MHD_USE_ITC | (ss.ss_family == AF_INET6 ? MHD_USE_IPv6 : 0);
+                   MHD_USE_ITC | MHD_ALLOW_SUSPEND_RESUME |
+                   (ss.ss_family == AF_INET6 ? MHD_USE_IPv6 : 0);
   d = MHD_start_daemon(
       flags, 0, NULL, NULL, on_request, &s, MHD_OPTION_SOCK_ADDR,
       (struct sockaddr *)&ss, MHD_OPTION_THREAD_POOL_SIZE, (unsigned)o->threads,
@@ -429,6 +455,8 @@ int hv_server_run(const struct hv_server_options *o, struct hv_error *err) {
    * refuse new connections at once instead of queueing them unanswered. */
   if (listen_fd != MHD_INVALID_SOCKET)
     shutdown(listen_fd, SHUT_RDWR);
+  /* Streams would hold the stop for the whole grace: close them now. */
+  hv__alerts_close_all(s.alerts);
 
   struct timespec deadline;
   clock_gettime(CLOCK_MONOTONIC, &deadline);
@@ -451,6 +479,7 @@ done:
     if (listen_fd != MHD_INVALID_SOCKET)
       close(listen_fd);
   }
+  hv__alerts_free(s.alerts);
   hv_tracks_free(s.tracks);
   hv_db_close(s.db);
   hv__metrics_free(s.metrics);

@@ -27,6 +27,8 @@
 
 struct hv__metrics;
 struct hv__ratelimit;
+struct hv__alerts;
+struct hv__stream;
 
 /* The running server. */
 struct hv__srv {
@@ -36,6 +38,7 @@ struct hv__srv {
   struct hv_tracks *tracks; /* the live picture (positions.c); db_lock */
   struct hv__metrics *metrics;
   struct hv__ratelimit *limiter;
+  struct hv__alerts *alerts; /* the open alert streams (alerts.c) */
   pthread_mutex_t flight_lock;
   pthread_cond_t flight_done;
   unsigned in_flight; /* requests begun and not completed */
@@ -68,6 +71,12 @@ struct hv__route {
   int kind;           /* enum hv_kind of /v1/{kind} routes, else -1 */
   enum hv__body body; /* whether a JSON body is taken */
   const char *params; /* allowed query parameters, space separated */
+  /* Optional: work on the body that needs no db (parsing), run by http.c
+   * without the db lock once the body is in, before fn runs with it. It
+   * leaves its result in r->prep (freed by r->prep_free) or sets an error
+   * reply, which is then sent without running fn. fn must cope with a
+   * request prep did not see (r->prep NULL, no reply set). */
+  void (*prep)(struct hv__req *r);
 };
 
 /* One request, from its first call of the access handler to its
@@ -113,6 +122,9 @@ struct hv__req {
   const char *content_type; /* of a text reply */
   char allow[64];           /* Allow header of a 405 */
   char deny[160];           /* why a request was denied (401/403/429), logged */
+  struct hv__stream *stream; /* an alert stream: sent from a callback */
+  void *prep;                /* what route->prep made of the body */
+  void (*prep_free)(void *);
 };
 
 /* ---- routes.c --------------------------------------------------------- */
@@ -158,7 +170,16 @@ void hv__h_tokens(struct hv__req *r);
 void hv__h_token_create(struct hv__req *r);
 void hv__h_token_revoke(struct hv__req *r);
 void hv__h_positions(struct hv__req *r);
+void hv__prep_positions(struct hv__req *r);
 void hv__h_findings(struct hv__req *r);
+void hv__h_alerts_stream(struct hv__req *r);
+
+/* A recorded finding as GET /v1/findings and the alert stream show it: its
+ * recorded body (hv_finding_record_json; borrowed) with seq and
+ * recorded_at (the ledger entry's time). NULL on no memory. */
+json_t *hv__finding_item(const json_t *doc, int64_t seq, int64_t time_ms);
+/* 1 when name is a kind of finding ("zone_enter"...). */
+int hv__finding_kind_known(const char *name);
 
 /* The collection name of a kind ("zones"), for messages. */
 const char *hv__plural(enum hv_kind k);
@@ -233,10 +254,17 @@ void hv__metrics_request(struct hv__metrics *m, const char *route,
 /* One store write (hv_db_put, delete, phase, token) of s seconds. */
 void hv__metrics_store_write(struct hv__metrics *m, double s);
 void hv__metrics_auth_failure(struct hv__metrics *m);
+/* What /metrics reads from the rest of the server at the time. */
+struct hv__gauges {
+  size_t counts[HV_KIND_COUNT]; /* objects by kind */
+  size_t assets;                /* assets the live engine knows */
+  unsigned streams;             /* alert streams open */
+  uint64_t streams_dropped;     /* alert streams dropped since the start */
+};
 /* The Prometheus text (format 0.0.4) of everything counted, plus the
- * haven_objects gauge from counts; malloc'd in *out (length *len).
- * Returns HV_OK or HV_ENOMEM. */
-int hv__metrics_text(struct hv__metrics *m, const size_t counts[HV_KIND_COUNT],
+ * gauges of g; malloc'd in *out (length *len). Returns HV_OK or
+ * HV_ENOMEM. */
+int hv__metrics_text(struct hv__metrics *m, const struct hv__gauges *g,
                      char **out, size_t *len);
 
 /* ---- ratelimit.c ------------------------------------------------------- */
@@ -250,6 +278,31 @@ int hv__ratelimit_blocked(struct hv__ratelimit *rl, const char *addr,
 /* Counts one failed authentication from addr. */
 void hv__ratelimit_fail(struct hv__ratelimit *rl, const char *addr,
                         int64_t now_ms);
+
+/* ---- alerts.c: the alert streams ------------------------------------- */
+
+/* The hub, with its heartbeat thread. Errors: HV_ENOMEM. */
+int hv__alerts_new(const struct hv_server_options *o, struct hv__alerts **out);
+/* Every open stream gets `closed` ("the server is stopping") and is
+ * resumed; no stream opens after it. Call before waiting for the requests
+ * in flight and before MHD_stop_daemon (no connection stays suspended). */
+void hv__alerts_close_all(struct hv__alerts *a);
+/* Closes all, stops the heartbeat and frees the hub: after
+ * MHD_stop_daemon (the streams' completions use the hub). NULL: no-op. */
+void hv__alerts_free(struct hv__alerts *a);
+/* 1 when a stream is open (publishing is worth its formatting). */
+int hv__alerts_active(struct hv__alerts *a);
+/* Streams open now, and streams dropped since the start. */
+void hv__alerts_counts(struct hv__alerts *a, unsigned *open, uint64_t *dropped);
+/* Queues the finding recorded at seq (time_ms: its entry's time; doc: its
+ * recorded body, borrowed) on every stream that may see it. Call with
+ * db_lock held, in seq order. Never blocks on a client. */
+void hv__alerts_publish(struct hv__alerts *a, int64_t seq, int64_t time_ms,
+                        const json_t *doc);
+/* The response that sends stream st (http.c queues it). */
+struct MHD_Response *hv__stream_response(struct hv__stream *st);
+/* Unregisters and frees a stream (at the request's completion). */
+void hv__stream_free(struct hv__stream *st);
 
 /* ---- openapi (generated at build time from docs/openapi.json) ---------- */
 

@@ -233,7 +233,7 @@ static void put_hist(struct buf *b, const char *name, const struct hist *h) {
   }
 }
 
-int hv__metrics_text(struct hv__metrics *m, const size_t counts[HV_KIND_COUNT],
+int hv__metrics_text(struct hv__metrics *m, const struct hv__gauges *g,
                      char **out, size_t *len) {
   struct buf b = {malloc(8192), 0, 8192, 0};
   if (b.p == NULL)
@@ -261,7 +261,19 @@ int hv__metrics_text(struct hv__metrics *m, const size_t counts[HV_KIND_COUNT],
           "# TYPE haven_objects gauge\n");
   for (int k = 0; k < HV_KIND_COUNT; k++)
     put(&b, "haven_objects{kind=\"%s\"} %zu\n", hv_kind_name((enum hv_kind)k),
-        counts[k]);
+        g->counts[k]);
+  put(&b,
+      "# HELP haven_live_assets Assets the live picture knows.\n"
+      "# TYPE haven_live_assets gauge\n"
+      "haven_live_assets %zu\n"
+      "# HELP haven_alert_streams Alert streams open.\n"
+      "# TYPE haven_alert_streams gauge\n"
+      "haven_alert_streams %u\n"
+      "# HELP haven_alert_streams_dropped_total Alert streams dropped because "
+      "their client fell behind.\n"
+      "# TYPE haven_alert_streams_dropped_total counter\n"
+      "haven_alert_streams_dropped_total %llu\n",
+      g->assets, g->streams, (unsigned long long)g->streams_dropped);
   put(&b,
       "# HELP haven_auth_failures_total Requests whose credentials failed.\n"
       "# TYPE haven_auth_failures_total counter\n"

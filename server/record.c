@@ -22,12 +22,14 @@ void hv__h_healthz(struct hv__req *r) {
 }
 
 void hv__h_metrics(struct hv__req *r) {
-  size_t counts[HV_KIND_COUNT];
+  struct hv__gauges g;
   for (int k = 0; k < HV_KIND_COUNT; k++)
-    counts[k] = hv_db_count(r->srv->db, (enum hv_kind)k);
+    g.counts[k] = hv_db_count(r->srv->db, (enum hv_kind)k);
+  g.assets = hv_tracks_count(r->srv->tracks);
+  hv__alerts_counts(r->srv->alerts, &g.streams, &g.streams_dropped);
   char *text;
   size_t len;
-  if (hv__metrics_text(r->srv->metrics, counts, &text, &len) != HV_OK) {
+  if (hv__metrics_text(r->srv->metrics, &g, &text, &len) != HV_OK) {
     hv__fail(r, 500, "internal", NULL, "out of memory");
     return;
   }

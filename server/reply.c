@@ -45,7 +45,7 @@ static int fail_doc(struct hv__req *r, unsigned status, const char *code,
   json_t *doc = e ? json_pack("{s:o}", "error", e) : NULL;
   hv__reply(r, status, doc);
   if (status == 401 || status == 403 || status == 429)
-    snprintf(r->deny, sizeof r->deny, "%s", msg);
+    snprintf(r->deny, sizeof r->deny, "%.*s", (int)sizeof r->deny - 1, msg);
   return 0;
 }
 

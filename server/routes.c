@@ -34,56 +34,61 @@
 /* (One route per line reads better than what clang-format makes of it.) */
 /* clang-format off */
 #define OBJECT_ROUTES(plural, k, writers, filters)                           \
-  {HV__GET, "/v1/" plural, hv__h_list, HV__ANY, k, HV__NOBODY,              \
-   "limit cursor at" filters},                                              \
-  {HV__POST, "/v1/" plural, hv__h_create, writers, k, HV__BODY, ""},        \
-  {HV__GET, "/v1/" plural "/{id}", hv__h_get, HV__ANY, k, HV__NOBODY, ""},  \
-  {HV__PUT, "/v1/" plural "/{id}", hv__h_update, writers, k, HV__BODY, ""}, \
-  {HV__DELETE, "/v1/" plural "/{id}", hv__h_delete, writers, k,             \
-   HV__BODY_OPTIONAL, ""},                                                  \
-  {HV__GET, "/v1/" plural "/{id}/history", hv__h_history, HV__ANY, k,       \
-   HV__NOBODY, ""}
+  {HV__GET, "/v1/" plural, hv__h_list, HV__ANY, k, HV__NOBODY,               \
+   "limit cursor at" filters, NULL},                                         \
+  {HV__POST, "/v1/" plural, hv__h_create, writers, k, HV__BODY, "", NULL},   \
+  {HV__GET, "/v1/" plural "/{id}", hv__h_get, HV__ANY, k, HV__NOBODY, "", NULL}, \
+  {HV__PUT, "/v1/" plural "/{id}", hv__h_update, writers, k, HV__BODY, "", NULL}, \
+  {HV__DELETE, "/v1/" plural "/{id}", hv__h_delete, writers, k,              \
+   HV__BODY_OPTIONAL, "", NULL},                                             \
+  {HV__GET, "/v1/" plural "/{id}/history", hv__h_history, HV__ANY, k,        \
+   HV__NOBODY, "", NULL}
 /* clang-format on */
 
 const struct hv__route hv__routes[] = {
-    {HV__GET, "/healthz", hv__h_healthz, HV__NOAUTH, -1, HV__NOBODY, ""},
-    {HV__GET, "/metrics", hv__h_metrics, HV__ANY, -1, HV__NOBODY, ""},
-    {HV__GET, "/openapi.json", hv__h_openapi, HV__ANY, -1, HV__NOBODY, ""},
+    {HV__GET, "/healthz", hv__h_healthz, HV__NOAUTH, -1, HV__NOBODY, "", NULL},
+    {HV__GET, "/metrics", hv__h_metrics, HV__ANY, -1, HV__NOBODY, "", NULL},
+    {HV__GET, "/openapi.json", hv__h_openapi, HV__ANY, -1, HV__NOBODY, "",
+     NULL},
 
     OBJECT_ROUTES("parties", HV_PARTY, HV__COORD, " kind"),
     {HV__GET, "/v1/parties/{id}/sponsors", hv__h_sponsors, HV__ANY, HV_PARTY,
-     HV__NOBODY, ""},
+     HV__NOBODY, "", NULL},
     {HV__GET, "/v1/parties/{id}/agreements", hv__h_party_agreements, HV__ANY,
-     HV_PARTY, HV__NOBODY, "at"},
+     HV_PARTY, HV__NOBODY, "at", NULL},
     OBJECT_ROUTES("agreements", HV_AGREEMENT, HV__COORD, " kind"),
     OBJECT_ROUTES("zones", HV_ZONE, HV__COORD, " kind bbox"),
     {HV__POST, "/v1/zones/{id}/phase", hv__h_phase, HV__COORD, HV_ZONE,
-     HV__BODY, ""},
+     HV__BODY, "", NULL},
     OBJECT_ROUTES("corridors", HV_CORRIDOR, HV__COORD, " bbox"),
     OBJECT_ROUTES("sites", HV_SITE, HV__SITES, " bbox"),
     OBJECT_ROUTES("delineations", HV_DELINEATION, HV__COORD, " bbox"),
     OBJECT_ROUTES("areas", HV_AREA, HV__COORD, " bbox"),
 
     {HV__GET, "/v1/query/zones", hv__h_query_zones, HV__ANY, -1, HV__NOBODY,
-     "lon lat alt at"},
+     "lon lat alt at", NULL},
     {HV__GET, "/v1/query/near", hv__h_query_near, HV__ANY, -1, HV__NOBODY,
-     "lon lat distance_m at"},
+     "lon lat distance_m at", NULL},
 
     {HV__GET, "/v1/ledger", hv__h_ledger, HV__ANY, -1, HV__NOBODY,
-     "from to limit"},
-    {HV__GET, "/v1/ledger/verify", hv__h_verify, HV__ANY, -1, HV__NOBODY, ""},
+     "from to limit", NULL},
+    {HV__GET, "/v1/ledger/verify", hv__h_verify, HV__ANY, -1, HV__NOBODY, "",
+     NULL},
 
     {HV__POST, "/v1/positions", hv__h_positions,
-     HV__COORD | (1u << HV_ROLE_PARTY), -1, HV__BODY_NDJSON, ""},
+     HV__COORD | (1u << HV_ROLE_PARTY), -1, HV__BODY_NDJSON, "",
+     hv__prep_positions},
     {HV__GET, "/v1/findings", hv__h_findings, HV__ANY, -1, HV__NOBODY,
-     "since kind limit"},
+     "since kind limit", NULL},
+    {HV__GET, "/v1/alerts/stream", hv__h_alerts_stream, HV__ANY, -1, HV__NOBODY,
+     "since kind", NULL},
 
     {HV__GET, "/v1/tokens", hv__h_tokens, HV__COORD, HV_TOKEN, HV__NOBODY,
-     "limit cursor"},
+     "limit cursor", NULL},
     {HV__POST, "/v1/tokens", hv__h_token_create, HV__COORD, HV_TOKEN, HV__BODY,
-     ""},
+     "", NULL},
     {HV__DELETE, "/v1/tokens/{id}", hv__h_token_revoke, HV__COORD, HV_TOKEN,
-     HV__BODY_OPTIONAL, ""},
+     HV__BODY_OPTIONAL, "", NULL},
 };
 const size_t hv__n_routes = sizeof hv__routes / sizeof *hv__routes;
 
@@ -333,6 +338,6 @@ void hv__request_run(struct hv__req *r) {
       return;
   }
   r->route->fn(r);
-  if (r->json == NULL && r->text == NULL)
+  if (r->json == NULL && r->text == NULL && r->stream == NULL)
     hv__fail(r, 500, "internal", NULL, "the handler gave no reply");
 }

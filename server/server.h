@@ -28,11 +28,16 @@ struct hv_server_options {
   size_t max_body;             /* request bodies above this get 413 */
   unsigned auth_fail_max;      /* failed authentications per address ... */
   unsigned auth_fail_window_s; /* ... within this many seconds -> 429 */
-  unsigned grace_s; /* on stop, how long requests in flight may take */
+  unsigned grace_s;     /* on stop, how long requests in flight may take */
+  size_t stream_buffer; /* bytes queued per alert stream before it is
+                           dropped (GET /v1/alerts/stream) */
+  unsigned stream_heartbeat_s; /* keepalive and token re-check period */
+  unsigned max_streams;        /* alert streams open at once */
 };
 
 /* The defaults of docs/api.md: 127.0.0.1:8080, ./haven-data, 2 threads,
- * 1 MiB bodies, 10 failures per 60 s, 30 s of grace. */
+ * 1 MiB bodies, 10 failures per 60 s, 30 s of grace, alert streams of
+ * 1 MiB with a heartbeat every 15 s, at most 64 of them. */
 void hv_server_options_default(struct hv_server_options *o);
 
 /*
@@ -44,7 +49,9 @@ void hv_server_options_default(struct hv_server_options *o);
  * Must be called from the main thread before any other thread exists: it
  * blocks SIGTERM and SIGINT in every thread and waits for them itself.
  * Returns HV_OK after a clean stop; on failure err says why: HV_EINVAL
- * (o->listen malformed or options out of range), HV_EIO (cannot listen),
+ * (o->listen malformed or options out of range: threads 1-1024, max_body
+ * >= 1, stream_buffer 4 KiB-1 GiB, stream_heartbeat_s 1-3600,
+ * max_streams 1-100,000), HV_EIO (cannot listen),
  * or what hv_db_open returned.
  */
 int hv_server_run(const struct hv_server_options *o, struct hv_error *err);

@@ -1,6 +1,7 @@
 /*
  * harness.c — the helpers of the integration tests (see harness.h): server
- * processes, the scenario, tokens, an HTTP client and JSON helpers.
+ * processes, the scenario, tokens, an HTTP client, a Server-Sent Events
+ * client on a raw socket and JSON helpers.
  *
  * Built into the library haven_itharness, linked to every
  * tests/integration/test-*. Each test program is one process, single
@@ -10,10 +11,12 @@
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE /* prctl (CMake defines it for the build) */
 #endif
+#include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <glob.h>
 #include <netinet/in.h>
+#include <poll.h>
 #include <setjmp.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -21,6 +24,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -607,7 +611,7 @@ long it_http(const struct it_server *s, const struct it_req *q,
   curl_easy_setopt(h, CURLOPT_HEADERFUNCTION, on_data);
   curl_easy_setopt(h, CURLOPT_HEADERDATA, &head);
   curl_easy_setopt(h, CURLOPT_ERRORBUFFER, errbuf);
-  curl_easy_setopt(h, CURLOPT_TIMEOUT, 120L);
+  curl_easy_setopt(h, CURLOPT_TIMEOUT, q->timeout_s > 0 ? q->timeout_s : 120L);
   curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
   curl_easy_setopt(h, CURLOPT_PATH_AS_IS, 1L);
   if (q->src) {
@@ -710,6 +714,392 @@ const char *it_fresh_src(void) {
            1 + n % 250);
   n++;
   return buf;
+}
+
+/* ---- Server-Sent Events over a raw socket ------------------------------ */
+
+/* Where the chunked decoder is: before a chunk's size line, in its data,
+ * before the CRLF that ends its data, in the trailer after the last
+ * chunk, done. */
+enum { CH_SIZE, CH_DATA, CH_DATA_END, CH_TRAILER, CH_DONE };
+
+static void buf_add_or_fail(struct it_buf *b, const char *data, size_t n) {
+  if (n > 0 && it_buf_add(b, data, n) != n)
+    fail_msg("out of memory");
+}
+
+/* Drops the first *off bytes of b, which have been used. */
+static void buf_consume(struct it_buf *b, size_t *off) {
+  if (*off == 0)
+    return;
+  memmove(b->p, b->p + *off, b->len - *off);
+  b->len -= *off;
+  b->p[b->len] = '\0';
+  *off = 0;
+}
+
+static void sse_body_end(struct it_sse *c) {
+  c->body_done = 1;
+  c->chunk_state = CH_DONE;
+}
+
+/* Moves what can be decoded of c->in into c->text. */
+static void sse_decode(struct it_sse *c) {
+  while (c->in_off < c->in.len && !c->body_done) {
+    const char *p = c->in.p + c->in_off;
+    size_t avail = c->in.len - c->in_off;
+    if (!c->chunked) {
+      size_t n = avail;
+      if (c->left >= 0 && (long long)n > c->left)
+        n = (size_t)c->left;
+      buf_add_or_fail(&c->text, p, n);
+      c->in_off += n;
+      c->body_bytes += n;
+      if (c->left >= 0 && (c->left -= (long long)n) == 0)
+        sse_body_end(c);
+      continue;
+    }
+    if (c->chunk_state == CH_DATA) {
+      size_t n = avail;
+      if ((long long)n > c->left)
+        n = (size_t)c->left;
+      buf_add_or_fail(&c->text, p, n);
+      c->in_off += n;
+      c->body_bytes += n;
+      if ((c->left -= (long long)n) == 0)
+        c->chunk_state = CH_DATA_END;
+      continue;
+    }
+    /* The other states read whole lines. */
+    const char *eol = memchr(p, '\n', avail);
+    if (eol == NULL)
+      break;
+    size_t len = (size_t)(eol - p);
+    if (len == 0 || p[len - 1] != '\r')
+      fail_msg("alert stream: a line of the chunked coding does not end "
+               "with CRLF: \"%.*s\"",
+               (int)(len > 80 ? 80 : len), p);
+    len--; /* without the CR */
+    c->in_off += len + 2;
+    if (c->chunk_state == CH_DATA_END) {
+      if (len != 0)
+        fail_msg("alert stream: chunk data followed by \"%.*s\", not CRLF",
+                 (int)(len > 80 ? 80 : len), p);
+      c->chunk_state = CH_SIZE;
+    } else if (c->chunk_state == CH_SIZE) {
+      char *end;
+      errno = 0;
+      unsigned long long size = strtoull(p, &end, 16);
+      if (end == p || errno != 0 ||
+          (end < p + len && *end != ';' && *end != ' ' && *end != '\t'))
+        fail_msg("alert stream: bad chunk size line \"%.*s\"",
+                 (int)(len > 80 ? 80 : len), p);
+      if (size == 0) {
+        c->chunk_state = CH_TRAILER;
+      } else {
+        c->left = (long long)size;
+        c->chunk_state = CH_DATA;
+      }
+    } else if (c->chunk_state == CH_TRAILER && len == 0) {
+      sse_body_end(c);
+    }
+  }
+  buf_consume(&c->in, &c->in_off);
+}
+
+/* Waits until deadline for bytes and reads them: 1 when some came, 0 when
+ * the connection ended, -1 on timeout. */
+static int sse_fill(struct it_sse *c, int64_t deadline) {
+  if (c->fd < 0 || c->peer_closed)
+    return 0;
+  for (;;) {
+    int64_t left = deadline - it_mono_ms();
+    if (left < 0)
+      left = 0;
+    struct pollfd pfd = {.fd = c->fd, .events = POLLIN};
+    int n = poll(&pfd, 1, (int)left);
+    if (n < 0 && errno == EINTR)
+      continue;
+    if (n < 0)
+      fail_msg("poll: %s", strerror(errno));
+    if (n == 0)
+      return -1;
+    char buf[65536];
+    ssize_t got = recv(c->fd, buf, sizeof buf, 0);
+    if (got < 0 && (errno == EINTR || errno == EAGAIN))
+      continue;
+    if (got <= 0) {
+      if (got < 0 && errno != ECONNRESET)
+        fail_msg("alert stream: recv: %s", strerror(errno));
+      c->peer_closed = 1;
+      if (!c->body_done) {
+        /* A body without a length ends with the connection; any other
+         * was cut short. */
+        if (c->chunked || c->left >= 0)
+          c->truncated = 1;
+        sse_body_end(c);
+      }
+      return 0;
+    }
+    buf_add_or_fail(&c->in, buf, (size_t)got);
+    return 1;
+  }
+}
+
+/* Parses the status line and headers once they are all in c->in: 1 when
+ * done, 0 when more is needed. */
+static int sse_headers(struct it_sse *c) {
+  const char *end = c->in.p ? strstr(c->in.p, "\r\n\r\n") : NULL;
+  if (end == NULL)
+    return 0;
+  size_t hlen = (size_t)(end - c->in.p) + 4;
+  c->resp.headers = malloc(hlen + 1);
+  if (c->resp.headers == NULL)
+    fail_msg("out of memory");
+  memcpy(c->resp.headers, c->in.p, hlen);
+  c->resp.headers[hlen] = '\0';
+  c->in_off = hlen;
+  int minor;
+  long status;
+  if (sscanf(c->resp.headers, "HTTP/1.%d %ld", &minor, &status) != 2 ||
+      status < 100 || status > 599)
+    fail_msg("alert stream: bad status line: %.80s", c->resp.headers);
+  c->resp.status = status;
+  c->left = -1;
+  for (const char *line = strstr(c->resp.headers, "\r\n"); line;
+       line = strstr(line, "\r\n")) {
+    line += 2;
+    if (strncasecmp(line, "transfer-encoding:", 18) == 0) {
+      const char *eol = strstr(line, "\r\n");
+      if (memmem(line, (size_t)(eol - line), "chunked", 7) != NULL)
+        c->chunked = 1;
+    } else if (strncasecmp(line, "content-length:", 15) == 0) {
+      char *e;
+      errno = 0;
+      long long n = strtoll(line + 15, &e, 10);
+      if (errno != 0 || e == line + 15 || n < 0)
+        fail_msg("alert stream: bad Content-Length: %.40s", line);
+      c->left = n;
+    }
+  }
+  if (c->chunked) {
+    c->left = 0;
+    c->chunk_state = CH_SIZE;
+  } else if (c->left == 0 || status == 204 || status == 304) {
+    sse_body_end(c);
+  }
+  return 1;
+}
+
+long it_sse_open(const struct it_server *s, const struct it_sse_req *q,
+                 struct it_sse *c) {
+  memset(c, 0, sizeof *c);
+  c->fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  if (c->fd < 0)
+    fail_msg("socket: %s", strerror(errno));
+  if (q->rcvbuf > 0 && setsockopt(c->fd, SOL_SOCKET, SO_RCVBUF, &q->rcvbuf,
+                                  sizeof q->rcvbuf) != 0)
+    fail_msg("SO_RCVBUF: %s", strerror(errno));
+  struct sockaddr_in a = {0};
+  a.sin_family = AF_INET;
+  if (q->src) {
+    if (inet_pton(AF_INET, q->src, &a.sin_addr) != 1)
+      fail_msg("bad source address %s", q->src);
+    if (bind(c->fd, (struct sockaddr *)&a, sizeof a) != 0)
+      fail_msg("bind %s: %s", q->src, strerror(errno));
+  }
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  a.sin_port = htons((uint16_t)s->port);
+  if (connect(c->fd, (struct sockaddr *)&a, sizeof a) != 0) {
+    snprintf(c->resp.err, sizeof c->resp.err, "connect to port %d: %s", s->port,
+             strerror(errno));
+    return 0;
+  }
+  char req[4096], auth[256] = "", leid[160] = "";
+  if (q->token)
+    snprintf(auth, sizeof auth, "Authorization: Bearer %s\r\n", q->token);
+  if (q->last_event_id)
+    snprintf(leid, sizeof leid, "Last-Event-ID: %s\r\n", q->last_event_id);
+  int n = snprintf(req, sizeof req,
+                   "GET %s HTTP/1.1\r\nHost: 127.0.0.1:%d\r\n"
+                   "Accept: text/event-stream\r\nCache-Control: no-cache\r\n"
+                   "%s%s\r\n",
+                   q->path, s->port, auth, leid);
+  if (n < 0 || (size_t)n >= sizeof req)
+    fail_msg("alert stream request too long: %s", q->path);
+  for (size_t sent = 0; sent < (size_t)n;) {
+    ssize_t w = send(c->fd, req + sent, (size_t)n - sent, MSG_NOSIGNAL);
+    if (w < 0 && errno == EINTR)
+      continue;
+    if (w < 0) {
+      snprintf(c->resp.err, sizeof c->resp.err, "send: %s", strerror(errno));
+      return 0;
+    }
+    sent += (size_t)w;
+  }
+  int64_t deadline = it_mono_ms() + 10000;
+  while (!sse_headers(c)) {
+    int f = sse_fill(c, deadline);
+    if (f <= 0) {
+      snprintf(c->resp.err, sizeof c->resp.err, "%s before the reply's headers",
+               f < 0 ? "no reply within 10 s" : "connection closed");
+      return 0;
+    }
+  }
+  sse_decode(c);
+  /* An event stream (whatever its status) stays open for it_sse_next:
+   * resp.body gets what came of it so far. Any other reply is read whole. */
+  int is_stream =
+      strcasestr(c->resp.headers, "content-type: text/event-stream") != NULL;
+  while (!is_stream && !c->body_done) {
+    if (sse_fill(c, deadline) < 0)
+      fail_msg("alert stream: the body of the %ld reply did not end within "
+               "10 s; headers and %zu bytes of body: %s%.300s",
+               c->resp.status, c->text.len, c->resp.headers,
+               c->text.p ? c->text.p : "");
+    sse_decode(c);
+  }
+  c->resp.body = malloc(c->text.len + 1);
+  if (c->resp.body == NULL)
+    fail_msg("out of memory");
+  if (c->text.len)
+    memcpy(c->resp.body, c->text.p, c->text.len);
+  c->resp.body[c->text.len] = '\0';
+  c->resp.len = c->text.len;
+  json_error_t jerr;
+  if (!is_stream && c->resp.len > 0)
+    c->resp.json =
+        json_loadb(c->resp.body, c->resp.len, JSON_DECODE_ANY, &jerr);
+  if (c->resp.status == 401 || c->resp.status == 403 || c->resp.status == 429)
+    note_denied("GET", q->path, c->resp.status);
+  return c->resp.status;
+}
+
+/* Copies at most size - 1 bytes of text (n long) into dst. */
+static void copy_cut(char *dst, size_t size, const char *text, size_t n) {
+  if (n >= size)
+    n = size - 1;
+  memcpy(dst, text, n);
+  dst[n] = '\0';
+}
+
+/* One line of the stream (without its end). Returns 1 when it ended an
+ * event, which is then moved into *ev. */
+static int sse_line(struct it_sse *c, const char *line, size_t len,
+                    struct it_sse_event *ev) {
+  if (len == 0) {
+    if (!c->cur_any)
+      return 0;
+    *ev = c->cur;
+    if (ev->type[0] == '\0')
+      snprintf(ev->type, sizeof ev->type, "message");
+    ev->data = malloc(c->data.len + 1);
+    if (ev->data == NULL)
+      fail_msg("out of memory");
+    if (c->data.len)
+      memcpy(ev->data, c->data.p, c->data.len);
+    ev->data[c->data.len] = '\0';
+    json_error_t jerr;
+    ev->json = json_loadb(ev->data, c->data.len, JSON_DECODE_ANY, &jerr);
+    memset(&c->cur, 0, sizeof c->cur);
+    c->data.len = 0;
+    c->cur_any = c->cur_data = 0;
+    return 1;
+  }
+  if (line[0] == ':') {
+    size_t skip = len > 1 && line[1] == ' ' ? 2 : 1;
+    c->comments++;
+    copy_cut(c->last_comment, sizeof c->last_comment, line + skip, len - skip);
+    return 0;
+  }
+  const char *colon = memchr(line, ':', len);
+  size_t nlen = colon ? (size_t)(colon - line) : len;
+  const char *v = colon ? colon + 1 : line + len;
+  if (v < line + len && *v == ' ')
+    v++;
+  size_t vlen = (size_t)(line + len - v);
+  if (nlen == 5 && memcmp(line, "event", 5) == 0) {
+    copy_cut(c->cur.type, sizeof c->cur.type, v, vlen);
+    c->cur_any = 1;
+  } else if (nlen == 4 && memcmp(line, "data", 4) == 0) {
+    if (c->cur_data)
+      buf_add_or_fail(&c->data, "\n", 1);
+    buf_add_or_fail(&c->data, v, vlen);
+    c->cur_data = c->cur_any = 1;
+  } else if (nlen == 2 && memcmp(line, "id", 2) == 0) {
+    copy_cut(c->cur.id, sizeof c->cur.id, v, vlen);
+    c->cur.has_id = 1;
+    c->cur_any = 1;
+  } /* retry and unknown fields: ignored, as the format says */
+  return 0;
+}
+
+/* Parses the lines decoded so far: 1 when an event is complete. */
+static int sse_parse(struct it_sse *c, struct it_sse_event *ev) {
+  int got = 0;
+  while (!got && c->text_off < c->text.len) {
+    const char *p = c->text.p + c->text_off;
+    size_t avail = c->text.len - c->text_off, i = 0;
+    while (i < avail && p[i] != '\n' && p[i] != '\r')
+      i++;
+    if (i == avail)
+      break; /* not a whole line yet */
+    size_t eol = 1;
+    if (p[i] == '\r') {
+      if (i + 1 < avail)
+        eol = p[i + 1] == '\n' ? 2 : 1;
+      else if (!c->body_done)
+        break; /* an LF may follow */
+    }
+    got = sse_line(c, p, i, ev);
+    c->text_off += i + eol;
+  }
+  buf_consume(&c->text, &c->text_off);
+  return got;
+}
+
+int it_sse_next(struct it_sse *c, struct it_sse_event *ev, int timeout_ms) {
+  memset(ev, 0, sizeof *ev);
+  int64_t deadline = it_mono_ms() + timeout_ms;
+  for (;;) {
+    if (sse_parse(c, ev))
+      return 1;
+    if (c->body_done || c->fd < 0)
+      return 0;
+    if (sse_fill(c, deadline) < 0)
+      return -1;
+    sse_decode(c);
+  }
+}
+
+void it_sse_event_free(struct it_sse_event *ev) {
+  free(ev->data);
+  json_decref(ev->json);
+  memset(ev, 0, sizeof *ev);
+}
+
+int it_sse_wait_closed(struct it_sse *c, int timeout_ms) {
+  int64_t deadline = it_mono_ms() + timeout_ms;
+  while (c->fd >= 0 && !c->peer_closed) {
+    if (sse_fill(c, deadline) < 0)
+      return 0;
+    sse_decode(c);
+  }
+  return 1;
+}
+
+void it_sse_close(struct it_sse *c) {
+  if (c->fd >= 0)
+    close(c->fd);
+  c->fd = -1;
+  free(c->in.p);
+  free(c->text.p);
+  free(c->data.p);
+  memset(&c->in, 0, sizeof c->in);
+  memset(&c->text, 0, sizeof c->text);
+  memset(&c->data, 0, sizeof c->data);
+  c->in_off = c->text_off = 0;
+  it_resp_free(&c->resp);
 }
 
 /* ---- JSON ------------------------------------------------------------- */

@@ -2,7 +2,9 @@
  * harness.h — what the integration tests in tests/integration/ share: a real
  * `haven serve` on loopback (started, stopped gracefully, killed), its data
  * directory holding the bundled scenario, tokens, an HTTP client (libcurl)
- * whose replies come parsed as JSON, and small object documents to write.
+ * whose replies come parsed as JSON, a client of the alert stream
+ * (Server-Sent Events on a raw socket), and small object documents to
+ * write.
  *
  * Include it after <cmocka.h> (and its prerequisites). Helpers named it_*
  * fail the running test (cmocka's fail_msg) when something they need does
@@ -55,7 +57,7 @@ int it_run(const char *const argv[], const char *out_path,
 /* Builds the bundled scenario with $HAVEN_MKSCENARIO into
  * workdir/scenario, and imports it, with data/scenario/registry.json and
  * corridors.geojson, into the new data directory data (as scripts/demo
- * does): 48 parties, 2 agreements, 6 zones, 2 corridors, 33 sites, 4
+ * does): 48 parties, 3 agreements, 6 zones, 2 corridors, 33 sites, 4
  * delineations, 14 areas. */
 void it_scenario(const char *workdir, const char *data);
 
@@ -136,6 +138,7 @@ struct it_req {
   const char *src;      /* local address to connect from ("127.0.3.9") */
   int fresh;            /* 1: on a new connection, closed afterwards */
   int chunked;          /* 1: the body sent with chunked transfer coding */
+  long timeout_s;       /* the whole request at most this long; 0: 120 */
 };
 
 /* Makes the request; fills *r (free with it_resp_free) and returns the
@@ -178,6 +181,89 @@ struct it_buf {
 
 /* Appends n bytes of data to b; n, or 0 when out of memory (as curl wants). */
 size_t it_buf_add(struct it_buf *b, const char *data, size_t n);
+
+/* ---- Server-Sent Events over a raw socket ------------------------------ */
+
+/*
+ * A client of GET /v1/alerts/stream (docs/api.md, "The alert stream") that
+ * libcurl cannot be: it keeps the stream open while the test does other
+ * requests, reads only when the test asks (or never, to be a slow
+ * consumer), can shrink its receive buffer, and fails instead of hanging
+ * (every read has a timeout).
+ *
+ * The request is HTTP/1.1 — as browsers' EventSource send it — so the
+ * stream comes in chunked transfer coding (libmicrohttpd's way with a body
+ * of unknown length); the client decodes it, and also takes a body with a
+ * Content-Length (error replies) or one delimited by the end of the
+ * connection. A protocol error in the reply (bad status line, bad chunk)
+ * fails the test. Events are parsed as the SSE format says: lines
+ * "field: value" (one leading space of the value dropped), "data" lines
+ * joined with "\n", a blank line ends an event, lines starting with ':'
+ * are comments (counted, the last one kept), CRLF, LF or CR ends a line.
+ */
+struct it_sse_req {
+  const char *path;          /* with its query string */
+  const char *token;         /* bearer token text; NULL: no Authorization */
+  const char *last_event_id; /* NULL: no Last-Event-ID header */
+  const char *src;           /* local address to connect from; NULL: any */
+  int rcvbuf;                /* > 0: SO_RCVBUF (bytes) set before connecting */
+};
+
+struct it_sse_event {
+  char type[64]; /* the event field; "message" when there was none */
+  char id[64];   /* the id field ("" when none; see has_id) */
+  int has_id;
+  char *data;   /* data lines joined with '\n', NUL-terminated (malloc'd) */
+  json_t *json; /* data parsed as JSON; NULL when it is not */
+};
+
+struct it_sse {
+  int fd;                 /* -1 when closed */
+  struct it_resp resp;    /* status and headers; for a status other than 200,
+                             also the whole body and its JSON */
+  int chunked;            /* the body comes in chunked transfer coding */
+  int body_done;          /* the body is complete (last chunk, Content-Length
+                             reached, or the connection's end) */
+  int peer_closed;        /* the server closed the connection */
+  int truncated;          /* ... before the body was complete */
+  size_t body_bytes;      /* decoded body bytes so far */
+  size_t comments;        /* comment lines so far */
+  char last_comment[128]; /* the last one, without ':' and one space */
+  /* Decoding state (internal). */
+  struct it_buf in;   /* bytes received, not yet decoded */
+  struct it_buf text; /* body decoded, not yet parsed */
+  size_t in_off, text_off;
+  int chunk_state;
+  long long left; /* of the chunk or the Content-Length body; -1: EOF */
+  struct it_sse_event cur; /* the event being parsed */
+  struct it_buf data;
+  int cur_any, cur_data;
+};
+
+/* Connects to s, sends GET q->path and reads the reply's status line and
+ * headers (at most 10 s). A reply that is not text/event-stream (an
+ * error) is read whole (c->resp.body and .json, so it_err_code etc. work
+ * on &c->resp); of an event stream, c->resp.body holds what came with the
+ * headers, and the rest is for it_sse_next. Returns the status, 0 when no
+ * reply came (c->resp.err says why). Close with it_sse_close whatever it
+ * returned. */
+long it_sse_open(const struct it_server *s, const struct it_sse_req *q,
+                 struct it_sse *c);
+
+/* The next event, waiting at most timeout_ms for it: 1 with *ev filled
+ * (free with it_sse_event_free), 0 when the stream ended (the body is
+ * complete or the connection closed) before one came, -1 on timeout.
+ * Comments are counted on the way, not returned. */
+int it_sse_next(struct it_sse *c, struct it_sse_event *ev, int timeout_ms);
+void it_sse_event_free(struct it_sse_event *ev);
+
+/* Reads (and decodes) until the server closes the connection: 1 when it
+ * did within timeout_ms, 0 when not. Events that come are kept for
+ * it_sse_next. */
+int it_sse_wait_closed(struct it_sse *c, int timeout_ms);
+
+/* Closes the connection and frees everything; c may be closed already. */
+void it_sse_close(struct it_sse *c);
 
 /* ---- JSON ------------------------------------------------------------- */
 

@@ -470,6 +470,41 @@ static size_t check_reply(const char *what, json_t *op,
 
 /* Calls method path once; returns 0 when the status is a documented 2xx
  * one and the reply matches its schema, else prints why and returns 1. */
+/* Whether op answers 200 with an event stream (GET /v1/alerts/stream). */
+static int is_event_stream(json_t *op) {
+  json_t *ok = json_object_get(json_object_get(op, "responses"), "200");
+  return json_object_get(json_object_get(ok, "content"),
+                         "text/event-stream") != NULL;
+}
+
+/* An event stream as documented: 200, text/event-stream, and a first
+ * event `open` whose data is a JSON object. Returns 1 when it is so. */
+static int stream_once(const char *path) {
+  struct it_sse c;
+  struct it_sse_req q = {.path = path, .token = g.coord};
+  long st = it_sse_open(&g.srv, &q, &c);
+  int ok = 0;
+  if (st != 200 || c.resp.headers == NULL ||
+      strcasestr(c.resp.headers, "text/event-stream") == NULL) {
+    print_error("GET %s: %s (expected 200 text/event-stream)\n", path,
+                it_show(&c.resp));
+  } else {
+    struct it_sse_event ev;
+    if (it_sse_next(&c, &ev, 10000) != 1) {
+      print_error("GET %s: no event within 10 s\n", path);
+    } else {
+      ok = strcmp(ev.type, "open") == 0 && json_is_object(ev.json);
+      if (!ok)
+        print_error("GET %s: first event \"%s\", not open with a JSON "
+                    "object\n",
+                    path, ev.type);
+      it_sse_event_free(&ev);
+    }
+  }
+  it_sse_close(&c);
+  return ok;
+}
+
 static int call_once(const char *method, const char *tpath, json_t *op,
                      json_t *item) {
   char coll[64] = "", path[512], query[256] = "", id[64] = "", ifm[32] = "";
@@ -543,31 +578,39 @@ static int call_once(const char *method, const char *tpath, json_t *op,
   for (i = 0; method[i] && i + 1 < sizeof upper; i++)
     upper[i] = (char)toupper((unsigned char)method[i]);
   upper[i] = '\0';
-  struct it_req q = {.method = upper,
-                     .path = path,
-                     .token = g.coord,
-                     .body = body,
-                     .if_match = strcmp(upper, "DELETE") == 0 ? ifm : NULL};
-  struct it_resp r;
-  long st = it_http(&g.srv, &q, &r);
-  free(body);
-  char code[8];
-  snprintf(code, sizeof code, "%ld", st);
-  json_t *responses = json_object_get(op, "responses");
-  int ok = st >= 200 && st < 300 && json_object_get(responses, code) != NULL;
-  if (!ok)
-    print_error("%s %s: %s%s\n", upper, path, it_show(&r),
-                st == 404 || st == 405 ? " (no such route?)"
-                                       : " (not a documented 2xx status)");
   char what[600];
   snprintf(what, sizeof what, "%s %s", upper, path);
-  size_t bad = ok ? check_reply(what, op, &r) : 0;
-  it_resp_free(&r);
-  if (!ok || bad)
-    return 1;
+  struct it_resp r;
+  long st;
+  if (is_event_stream(op)) {
+    free(body);
+    if (!stream_once(path))
+      return 1;
+  } else {
+    struct it_req q = {.method = upper,
+                       .path = path,
+                       .token = g.coord,
+                       .body = body,
+                       .if_match = strcmp(upper, "DELETE") == 0 ? ifm : NULL};
+    st = it_http(&g.srv, &q, &r);
+    free(body);
+    char code[8];
+    snprintf(code, sizeof code, "%ld", st);
+    json_t *responses = json_object_get(op, "responses");
+    int ok = st >= 200 && st < 300 && json_object_get(responses, code) != NULL;
+    if (!ok)
+      print_error("%s %s: %s%s\n", upper, path, it_show(&r),
+                  st == 404 || st == 405 ? " (no such route?)"
+                                         : " (not a documented 2xx status)");
+    size_t bad = ok ? check_reply(what, op, &r) : 0;
+    it_resp_free(&r);
+    if (!ok || bad)
+      return 1;
+  }
   /* The same without credentials: 401 as documented (/healthz: 200). */
   struct it_req anon = {.method = upper, .path = path, .src = it_fresh_src()};
   st = it_http(&g.srv, &anon, &r);
+  size_t bad = 0;
   if (strcmp(tpath, "/healthz") != 0 &&
       (st != 401 || check_reply(what, op, &r) != 0)) {
     print_error("%s without a token: %s (expected a documented 401)\n", what,
