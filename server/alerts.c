@@ -447,9 +447,9 @@ static ssize_t stream_read(void *cls, uint64_t pos, char *buf, size_t max) {
     }
     if (keepalive) {
       pthread_mutex_unlock(&a->lock);
-      size_t n = sizeof KEEPALIVE - 1 < max ? sizeof KEEPALIVE - 1 : max;
-      memcpy(buf, KEEPALIVE, n); /* max is never that small in practice */
-      return (ssize_t)n;
+      if (!bk_add(st, KEEPALIVE, sizeof KEEPALIVE - 1))
+        return MHD_CONTENT_READER_END_WITH_ERROR;
+      continue;
     }
     st->suspended = 1;
     MHD_suspend_connection(st->conn);
