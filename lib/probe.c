@@ -13,11 +13,15 @@
  * at, not a distance anyone relies on.
  */
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "db_internal.h"
+#include "haven/db.h"
 #include "haven/object.h"
 #include "haven/probe.h"
+#include "object.h"
 
 #define EARTH_M 6371000.0
 #define DEG2RAD (3.14159265358979323846 / 180.0)
@@ -255,16 +259,71 @@ int hv_probe_note(struct hv_probe *pr, const char *party, int64_t t_ms,
   if (p->n < HV_PROBE_KEEP)
     p->n++;
 
+  /* The alert is built aside: *alert is written only when one is raised. */
+  struct hv_probe_alert found;
   int hit = 0;
-  if (tiling(pr, p, s, alert) && episode(pr, p, HV_PROBE_TILING, t_ms))
+  if (tiling(pr, p, s, &found) && episode(pr, p, HV_PROBE_TILING, t_ms))
     hit = 1;
-  else if (bisection(pr, p, s, alert) &&
+  else if (bisection(pr, p, s, &found) &&
            episode(pr, p, HV_PROBE_BISECTION, t_ms))
     hit = 1;
   if (hit) {
-    alert->lon = lon;
-    alert->lat = lat;
-    alert->last_ms = t_ms;
+    found.lon = lon;
+    found.lat = lat;
+    found.last_ms = t_ms;
+    *alert = found;
   }
   return hit;
+}
+
+json_t *hv_probe_alert_json(const struct hv_probe_alert *a, const char *party) {
+  char t[40], first[40], reason[320];
+  json_t *checks = json_array();
+  for (size_t i = 0; checks && i < a->n; i++)
+    if (json_array_append_new(checks, json_integer((json_int_t)a->ids[i]))) {
+      json_decref(checks);
+      return NULL;
+    }
+  if (checks == NULL)
+    return NULL;
+  hv_time_format(a->last_ms, t, sizeof t);
+  hv_time_format(a->first_ms, first, sizeof first);
+  if (a->pattern == HV_PROBE_TILING)
+    snprintf(reason, sizeof reason,
+             "%s made %zu small checks within %.0f m of one another "
+             "between %s and %s: a sweep of the area",
+             party, a->n, a->extent_m, first, t);
+  else
+    snprintf(reason, sizeof reason,
+             "%s made %zu checks between %s and %s, each inside the one "
+             "before and smaller: closing in on one place",
+             party, a->n, first, t);
+  return json_pack("{s:s,s:s,s:I,s:s,s:s,s:o,s:f,s:f,s:f,s:s,s:s,s:s,s:[]}",
+                   "kind", "probing", "t", t, "t_ms", (json_int_t)a->last_ms,
+                   "suspect", party, "pattern",
+                   hv_probe_pattern_name(a->pattern), "checks", checks, "lon",
+                   a->lon, "lat", a->lat, "extent_m", a->extent_m, "first",
+                   first, "last", t, "reason", reason, "audience");
+}
+
+int hv_db_record_probing(struct hv_db *db, const struct hv_probe_alert *a,
+                         const char *party, int64_t *seq,
+                         struct hv_error *err) {
+  if (seq)
+    *seq = 0;
+  json_t *doc = hv_probe_alert_json(a, party);
+  char *body = doc ? hv__canon(doc) : NULL;
+  json_decref(doc);
+  if (body == NULL)
+    return hv_error_set(err, HV_ENOMEM, "out of memory");
+  struct hv__change c = {0};
+  c.op = "finding";
+  c.record_kind = "finding";
+  c.record_body = body;
+  int64_t at = db->head_seq + 1;
+  int rc = hv__db_commit(db, HV_COORDINATOR, &c, 1, err);
+  free(body);
+  if (rc == HV_OK && seq)
+    *seq = at;
+  return rc;
 }

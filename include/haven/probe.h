@@ -28,6 +28,7 @@
 #ifndef HAVEN_PROBE_H
 #define HAVEN_PROBE_H
 
+#include <jansson.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -84,14 +85,34 @@ void hv_probe_free(struct hv_probe *pr);
  * ledger seq), centre and effect radius (m; a polygon or route is noted by
  * its centre and the radius of a disc covering it). Checks of one party
  * must come in time order (an earlier t_ms than its last is taken as its
- * last). Returns 1 with *alert filled when this check completes a pattern
- * not raised in the current episode (tiling is tested first), 0 when not,
- * or a negative code: HV_EINVAL (party empty or too long, a coordinate
- * out of range, radius not finite or < 0), HV_ENOMEM.
+ * last). Returns 1 with *alert filled (left alone otherwise) when this check
+ * completes a pattern not raised in the current episode (tiling is tested
+ * first), 0 when not, or a negative code: HV_EINVAL (party empty or too long, a
+ * coordinate out of range, radius not finite or < 0), HV_ENOMEM.
  */
 int hv_probe_note(struct hv_probe *pr, const char *party, int64_t t_ms,
                   int64_t id, double lon, double lat, double radius_m,
                   struct hv_probe_alert *alert);
+
+/*
+ * The finding an alert makes, as recorded (the body of its ledger entry):
+ * {"kind": "probing", "t", "t_ms" (its last check), "suspect": party,
+ * "pattern", "checks": [ids], "lon", "lat", "extent_m", "first", "last",
+ * "reason", "audience": []}. It has no "party" member, so by the
+ * need-to-know rule of findings (haven/auth.h) only the coordinator sees
+ * it — not the party it is about. Caller owns it; NULL on no memory.
+ */
+json_t *hv_probe_alert_json(const struct hv_probe_alert *a, const char *party);
+
+struct hv_db;
+/*
+ * Records the alert about party in db's ledger as a finding (op and kind
+ * "finding", author the coordinator), one entry, durable when it returns;
+ * *seq (may be NULL) gets its seq. Errors: HV_ESTORE, HV_ECONFLICT,
+ * HV_ENOMEM.
+ */
+int hv_db_record_probing(struct hv_db *db, const struct hv_probe_alert *a,
+                         const char *party, int64_t *seq, struct hv_error *err);
 
 #ifdef __cplusplus
 }

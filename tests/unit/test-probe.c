@@ -20,7 +20,9 @@
 
 #include <math.h>
 
+#include "haven/haven.h"
 #include "haven/probe.h"
+#include "testutil.h"
 
 #define MIN_MS INT64_C(60000)
 #define T0 INT64_C(1480000000000) /* 2016-11-24, during the siege */
@@ -224,6 +226,53 @@ static void test_bad_input(void **state) {
   hv_probe_free(pr);
 }
 
+/* An alert recorded in the ledger: one finding entry by the coordinator,
+ * its body the alert's; the coordinator sees it, the suspect does not. */
+static void test_recorded_for_the_coordinator_only(void **state) {
+  struct tu_store *ts = *state;
+  struct hv_probe *pr = make();
+  struct hv_probe_alert a;
+  int raised;
+  assert_int_equal(sweep(pr, "syr-gov", T0, 100, &a, &raised), 12);
+  struct hv_error err = {0};
+  int64_t seq = 0, before = hv_db_head_seq(ts->db);
+  assert_int_equal(hv_db_record_probing(ts->db, &a, "syr-gov", &seq, &err),
+                   HV_OK);
+  assert_int_equal(seq, before + 1);
+  struct tu_ledger_info li = {0};
+  li.keep_body = 1;
+  assert_int_equal(hv_ledger_each(ts->db, seq, seq, tu_ledger_cb, &li), 0);
+  assert_int_equal(li.n, 1);
+  assert_string_equal(li.last_op, "finding");
+  assert_string_equal(li.last_kind, "finding");
+  assert_string_equal(li.last_author, HV_COORDINATOR);
+  json_error_t jerr;
+  json_t *doc = json_loads(li.last_body, 0, &jerr);
+  free(li.last_body);
+  assert_non_null(doc);
+  assert_string_equal(json_string_value(json_object_get(doc, "kind")),
+                      "probing");
+  assert_string_equal(json_string_value(json_object_get(doc, "suspect")),
+                      "syr-gov");
+  assert_string_equal(json_string_value(json_object_get(doc, "pattern")),
+                      "tiling");
+  assert_int_equal(json_array_size(json_object_get(doc, "checks")), 12);
+  assert_null(json_object_get(doc, "party"));
+  struct hv_principal coord = {HV_COORDINATOR, HV_ROLE_COORDINATOR, NULL};
+  struct hv_principal suspect = {"syr-gov", HV_ROLE_PARTY, NULL};
+  struct hv_principal other = {"ru", HV_ROLE_PARTY, NULL};
+  assert_int_equal(hv_visibility(&coord, HV_FINDING, doc), HV_VIS_FULL);
+  assert_int_equal(hv_visibility(&suspect, HV_FINDING, doc), HV_VIS_HIDDEN);
+  assert_int_equal(hv_visibility(&other, HV_FINDING, doc), HV_VIS_HIDDEN);
+  json_decref(doc);
+  tu_verify(ts->db);
+  hv_probe_free(pr);
+}
+
+static int store_setup(void **state) {
+  return tu_store_setup(state, "probe", 1);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_tiling_sweep_raised_once),
@@ -233,6 +282,8 @@ int main(void) {
       cmocka_unit_test(test_bisection_toward_site),
       cmocka_unit_test(test_bisection_needs_shrinking_and_time),
       cmocka_unit_test(test_bad_input),
+      cmocka_unit_test_setup_teardown(test_recorded_for_the_coordinator_only,
+                                      store_setup, tu_store_teardown),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
