@@ -212,5 +212,6 @@ int cmd_summary(struct cli *c, int argc, char **argv) {
   printf("PROTECTED SITES  %zu, of which %zu inside a zone\n", ns, inside);
   printf("DELINEATIONS     %zu\n", hv_db_count(db, HV_DELINEATION));
   printf("AREAS            %zu\n", hv_db_count(db, HV_AREA));
+  printf("MOVEMENTS        %zu\n", hv_db_count(db, HV_MOVEMENT));
   return 0;
 }

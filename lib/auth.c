@@ -34,10 +34,10 @@ static int role_fits(const struct hv_db *db, const char *party,
   if (p == NULL)
     return hv_error_set(err, HV_ENOTFOUND, "party: no party \"%s\"", party);
   const char *kind = p->u.party.kind;
-  int fits = role == HV_ROLE_AGENCY    ? strcmp(kind, "agency") == 0
-             : role == HV_ROLE_MONITOR ? strcmp(kind, "monitor") == 0
-                                       : strcmp(kind, "agency") != 0 &&
-                                             strcmp(kind, "monitor") != 0;
+  int fits = role == HV_ROLE_AGENCY ? strcmp(kind, "agency") == 0
+             : role == HV_ROLE_MONITOR
+                 ? strcmp(kind, "monitor") == 0
+                 : strcmp(kind, "agency") != 0 && strcmp(kind, "monitor") != 0;
   if (!fits)
     return hv_error_set(err, HV_EINVAL,
                         "role: %s does not fit party \"%s\" (kind %s)",
@@ -57,7 +57,8 @@ int hv_db_token_create(struct hv_db *db, const char *author, const char *party,
     return rc;
   uint8_t idb[ID_BYTES], secret[SECRET_BYTES], hash[HV_HASH_BYTES];
   char idhex[2 * ID_BYTES + 1], b64[SECRET_B64 + 1], hashhex[65], at[32];
-  do { /* a fresh id: collisions are all but impossible, but cheap to rule out */
+  do { /* a fresh id: collisions are all but impossible, but cheap to rule out
+        */
     randombytes_buf(idb, sizeof idb);
     sodium_bin2hex(idhex, sizeof idhex, idb, sizeof idb);
   } while (hv_db_get(db, HV_TOKEN, idhex) != NULL);
@@ -66,10 +67,10 @@ int hv_db_token_create(struct hv_db *db, const char *author, const char *party,
                     sodium_base64_VARIANT_URLSAFE_NO_PADDING);
   crypto_generichash(hash, sizeof hash, secret, sizeof secret, NULL, 0);
   sodium_memzero(secret, sizeof secret);
-  json_t *doc = json_pack("{s:s,s:s,s:s,s:s,s:s}", "id", idhex, "party", party,
-                          "role", hv_role_name(role), "hash",
-                          hv_hash_hex(hash, hashhex), "created_at",
-                          hv_time_format(hv_time_now_ms(), at, sizeof at));
+  json_t *doc =
+      json_pack("{s:s,s:s,s:s,s:s,s:s}", "id", idhex, "party", party, "role",
+                hv_role_name(role), "hash", hv_hash_hex(hash, hashhex),
+                "created_at", hv_time_format(hv_time_now_ms(), at, sizeof at));
   if (doc == NULL)
     return HV_ENOMEM;
   if (label && *label)
@@ -107,8 +108,7 @@ int hv_db_authenticate(const struct hv_db *db, const char *text,
                        struct hv_principal *who) {
   memset(who, 0, sizeof *who);
   size_t plen = strlen(TOKEN_PREFIX);
-  if (text == NULL ||
-      strlen(text) != plen + 2 * ID_BYTES + 1 + SECRET_B64 ||
+  if (text == NULL || strlen(text) != plen + 2 * ID_BYTES + 1 + SECRET_B64 ||
       strncmp(text, TOKEN_PREFIX, plen) != 0 ||
       text[plen + 2 * ID_BYTES] != '.')
     return HV_EPERM;
@@ -129,8 +129,8 @@ int hv_db_authenticate(const struct hv_db *db, const char *text,
    * timing does not tell known ids from unknown ones. */
   memset(want, 0xa5, sizeof want);
   if (t)
-    sodium_hex2bin(want, sizeof want, t->u.token.hash,
-                   strlen(t->u.token.hash), NULL, &n, NULL);
+    sodium_hex2bin(want, sizeof want, t->u.token.hash, strlen(t->u.token.hash),
+                   NULL, &n, NULL);
   int same = sodium_memcmp(hash, want, sizeof hash) == 0;
   if (!t || !same || t->u.token.revoked)
     return HV_EPERM;
@@ -187,12 +187,33 @@ enum hv_visibility hv_visibility(const struct hv_principal *who,
       return HV_VIS_FULL;
     return HV_VIS_HIDDEN;
   }
-  case HV_SITE: {
+  case HV_CHECK: {
+    /* A recorded check (request, the answer its author was given,
+     * receipt): the asking party's. */
+    json_t *rc = json_object_get(doc, "receipt");
+    const char *a = json_string_value(json_object_get(rc, "author"));
+    return a && strcmp(a, who->party) == 0 ? HV_VIS_FULL : HV_VIS_HIDDEN;
+  }
+  case HV_ACK: {
+    /* An acknowledgement (its recorded body, haven/notify.h): its own
+     * party's business; the notifier reads the status instead. */
+    const char *p = json_string_value(json_object_get(doc, "party"));
+    return p && strcmp(p, who->party) == 0 ? HV_VIS_FULL : HV_VIS_HIDDEN;
+  }
+  case HV_SITE:
+  case HV_MOVEMENT: {
+    /* A notification: its notifier sees it in full; a disclosed one is
+     * seen in full by its recipients and without its place by everyone
+     * else; a blind one is hidden from everyone else. */
     const char *by = json_string_value(json_object_get(doc, "notified_by"));
-    if ((by && strcmp(by, who->party) == 0) ||
-        listed(json_object_get(doc, "disclosed_to"), who->party))
+    if (by && strcmp(by, who->party) == 0)
       return HV_VIS_FULL;
-    return HV_VIS_REDACTED;
+    const char *disc = json_string_value(json_object_get(doc, "disclosure"));
+    if (disc && strcmp(disc, "blind") == 0)
+      return HV_VIS_HIDDEN;
+    return listed(json_object_get(doc, "recipients"), who->party)
+               ? HV_VIS_FULL
+               : HV_VIS_REDACTED;
   }
   default:
     return HV_VIS_FULL; /* the shared map */
@@ -209,18 +230,34 @@ json_t *hv_object_view_json(const struct hv_principal *who,
     return NULL;
   if (obj->kind == HV_TOKEN)
     json_object_del(j, "hash"); /* not even the coordinator needs it */
-  if (v == HV_VIS_REDACTED)
+  if (obj->kind == HV_MOVEMENT) {
+    /* Derived, not stored: notified inside the lead time. */
+    json_object_set_new(json_object_get(j, "properties"), "late",
+                        json_boolean(obj->u.movement.late));
+  }
+  if (v == HV_VIS_REDACTED) {
     json_object_set_new(j, "geometry", json_null());
+    /* A movement routed by a corridor: the corridor id is its route. */
+    json_object_del(json_object_get(j, "properties"), "corridor");
+  }
   return j;
 }
 
 json_t *hv_ledger_entry_view_json(const struct hv_principal *who,
                                   const struct hv_ledger_entry *e) {
   enum hv_kind kind;
-  int full = 1;
+  /* The body of an entry of a kind this rule does not know is the
+   * coordinator's only (genesis has no body to speak of). */
+  int full = who->role == HV_ROLE_COORDINATOR || strcmp(e->op, "genesis") == 0;
   int known = hv_kind_parse(e->kind, &kind) == HV_OK;
   if (!known && strcmp(e->kind, "finding") == 0) {
     kind = HV_FINDING;
+    known = 1;
+  } else if (!known && strcmp(e->kind, "ack") == 0) {
+    kind = HV_ACK;
+    known = 1;
+  } else if (!known && strcmp(e->kind, "check") == 0) {
+    kind = HV_CHECK;
     known = 1;
   }
   if (known) {

@@ -231,6 +231,15 @@ int hv_db_refresh(struct hv_db *db, int *changed, struct hv_error *err) {
     return hv_error_set(err, rc, "%s: cannot reload the stored objects",
                         db->dir);
   }
+  struct hv__acks *acks = NULL;
+  if ((rc = hv__acks_load(db, &acks)) != HV_OK) {
+    tables_clear(db, db->tables);
+    memcpy(db->tables, old, sizeof old);
+    return hv_error_set(err, rc, "%s: cannot reload the acknowledgements",
+                        db->dir);
+  }
+  hv__acks_free(db->acks);
+  db->acks = acks;
   tables_clear(db, old);
   db->data_version = dv;
   db->head_seq = seq;
@@ -296,6 +305,10 @@ int hv_db_open(const char *dir, struct hv_db **out, struct hv_error *err) {
     hv_error_set(err, rc, "%s: cannot load the stored objects", dir);
     goto fail;
   }
+  if ((rc = hv__acks_load(db, &db->acks)) != HV_OK) {
+    hv_error_set(err, rc, "%s: cannot load the acknowledgements", dir);
+    goto fail;
+  }
   *out = db;
   return HV_OK;
 fail:
@@ -307,6 +320,7 @@ void hv_db_close(struct hv_db *db) {
   if (db == NULL)
     return;
   tables_clear(db, db->tables);
+  hv__acks_free(db->acks);
   hv_zindex_free(db->zones_ix);
   if (db->store)
     db->store->ops->close(db->store);
@@ -347,11 +361,12 @@ static int append_record(struct hv_db *db, const char *author,
   snprintf(id, sizeof id, "%lld", (long long)seq);
   struct hv_ledger_entry e = {.seq = seq,
                               .time_ms = now,
-                              .version = 1,
+                              .version =
+                                  c->record_version > 0 ? c->record_version : 1,
                               .author = author,
                               .op = c->op,
                               .kind = c->record_kind,
-                              .id = id,
+                              .id = c->record_id ? c->record_id : id,
                               .body = c->record_body};
   memcpy(e.prev_hash, prev, HV_HASH_BYTES);
   hv_ledger_hash(&e, e.hash);

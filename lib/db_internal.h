@@ -27,6 +27,7 @@ struct hv_db {
   int64_t data_version; /* the store's, when the registry last matched it */
   struct hv_zindex *zones_ix; /* over tables[HV_ZONE], ids = table index */
   int zones_ix_stale;         /* the zone table changed since it was built */
+  struct hv__acks *acks;      /* acknowledgements, from the ledger (notify.c) */
 };
 
 /* One change to write: the new object (taken by hv__db_commit) and the
@@ -44,6 +45,11 @@ struct hv__change {
    * registry. Findings are written so (ledger kind "finding"). */
   const char *record_kind;
   const char *record_body;
+  /* For a ledger-only record: its entry's id and version when set (NULL /
+   * 0: the seq in decimal, version 1). Acknowledgements are written so
+   * (id "<kind>/<id>", version the acknowledged one). */
+  const char *record_id;
+  int64_t record_version;
 };
 
 /*
@@ -57,6 +63,15 @@ struct hv__change {
  */
 int hv__db_commit(struct hv_db *db, const char *author,
                   struct hv__change *changes, size_t n, struct hv_error *err);
+
+/* The acknowledgements of notifications kept in memory (notify.c): built
+ * from the ledger's "ack" entries at open and on reload, and added to after
+ * each committed acknowledgement. */
+struct hv__acks;
+/* Reads every "ack" entry of db's store into a new set *out (caller frees).
+ * Errors: HV_ESTORE, HV_ENOMEM. */
+int hv__acks_load(struct hv_db *db, struct hv__acks **out);
+void hv__acks_free(struct hv__acks *acks);
 
 /* The index of id in table t, or -(insertion point) - 1 when absent. */
 long hv__table_find(const struct hv__table *t, const char *id);

@@ -55,6 +55,8 @@ json_t *hv_finding_record_json(const struct hv_db *db,
     ids = o->u.corridor.guarantors;
   else if (o && o->kind == HV_SITE)
     bad |= audience_add(aud, o->u.site.notified_by, f->party, other);
+  else if (o && o->kind == HV_MOVEMENT)
+    bad |= audience_add(aud, o->u.movement.notified_by, f->party, other);
   for (size_t i = 0; ids && ids[i]; i++)
     bad |= audience_add(aud, ids[i], f->party, other);
   bad |= json_object_set_new(doc, "audience", aud);

@@ -20,6 +20,13 @@
 
 #include "db_internal.h"
 
+/* The kinds written as GeoJSON Features (a movement routed by a corridor
+ * is one too, with "geometry": null). */
+static int spatial(enum hv_kind k) {
+  return k == HV_ZONE || k == HV_CORRIDOR || k == HV_SITE ||
+         k == HV_DELINEATION || k == HV_AREA || k == HV_MOVEMENT;
+}
+
 /* One object read from a file, waiting to be written. */
 struct pending {
   struct hv_object *obj;
@@ -106,6 +113,23 @@ static int complete_history(struct import *im, json_t *doc) {
   return json_object_set_new(doc, "phase_history", h) ? HV_ENOMEM : HV_OK;
 }
 
+/* A movement notified without notified_at was notified when it is first
+ * recorded: now for a new movement; an update without it keeps the recorded
+ * time (so that importing the same file twice changes nothing). */
+static int complete_notified_at(struct import *im, json_t *doc) {
+  if (json_object_get(doc, "notified_at") != NULL)
+    return HV_OK;
+  const char *id = json_string_value(json_object_get(doc, "id"));
+  const struct hv_object *cur = id ? hv_db_get(im->db, HV_MOVEMENT, id) : NULL;
+  const json_t *was = cur ? json_object_get(cur->doc, "notified_at") : NULL;
+  char at[32];
+  json_t *v = was ? json_copy((json_t *)was)
+                  : json_string(hv_time_format(im->now_ms, at, sizeof at));
+  if (v == NULL)
+    return HV_ENOMEM;
+  return json_object_set_new(doc, "notified_at", v) ? HV_ENOMEM : HV_OK;
+}
+
 /* Makes the object of doc (taken) and queues it. */
 static int add(struct import *im, enum hv_kind kind, json_t *doc,
                const char *file, const char *where) {
@@ -126,7 +150,9 @@ static int add(struct import *im, enum hv_kind kind, json_t *doc,
     p.expected_version = json_integer_value(ver);
     json_object_del(doc, "version");
   }
-  int rc = kind == HV_ZONE ? complete_history(im, doc) : HV_OK;
+  int rc = kind == HV_ZONE       ? complete_history(im, doc)
+           : kind == HV_MOVEMENT ? complete_notified_at(im, doc)
+                                 : HV_OK;
   if (rc != HV_OK) {
     json_decref(doc);
     hv_error_prefix(im->err, "%s: %s (id \"%s\"): ", file, where, idbuf);
@@ -193,8 +219,8 @@ static int read_registry(struct import *im, json_t *root, const char *file) {
  * caller expects (properties.object may then be omitted), or HV_KIND_COUNT
  * for "any spatial kind, named by properties.object". */
 static int feature_doc(struct import *im, const json_t *f, const char *file,
-                       const char *where, enum hv_kind want,
-                       enum hv_kind *kind, json_t **doc) {
+                       const char *where, enum hv_kind want, enum hv_kind *kind,
+                       json_t **doc) {
   *doc = NULL;
   const json_t *id = json_object_get(f, "id");
   const char *idtxt = json_is_string(id) ? json_string_value(id) : "?";
@@ -229,11 +255,11 @@ static int feature_doc(struct import *im, const json_t *f, const char *file,
   if (obj == NULL && want != HV_KIND_COUNT) {
     *kind = want;
   } else if (object == NULL || hv_kind_parse(object, kind) != HV_OK ||
-             *kind == HV_PARTY || *kind == HV_AGREEMENT ||
-             *kind == HV_TOKEN) {
+             *kind == HV_PARTY || *kind == HV_AGREEMENT || *kind == HV_TOKEN) {
     return hv_error_set(im->err, HV_ESCHEMA,
                         "%s: %s (id \"%s\"): properties.object: must be one "
-                        "of zone, corridor, site, delineation, area",
+                        "of zone, corridor, site, delineation, area, "
+                        "movement",
                         file, where, idtxt);
   } else if (want != HV_KIND_COUNT && *kind != want) {
     return hv_error_set(im->err, HV_ESCHEMA,
@@ -249,6 +275,10 @@ static int feature_doc(struct import *im, const json_t *f, const char *file,
   if ((*doc = json_deep_copy(props)) == NULL)
     return HV_ENOMEM;
   json_object_del(*doc, "object");
+  /* A derived member replies show (lib/auth.c) is dropped on input, so that
+   * what was read can be written back. */
+  if (*kind == HV_MOVEMENT && json_is_boolean(json_object_get(*doc, "late")))
+    json_object_del(*doc, "late");
   json_object_set(*doc, "id", (json_t *)id);
   const json_t *geom = json_object_get(f, "geometry");
   if (geom && !json_is_null(geom))
@@ -501,13 +531,7 @@ int hv_db_import(struct hv_db *db, const char *author, const char *const *paths,
   return rc;
 }
 
-
 /* ---- one object at a time ------------------------------------------------ */
-
-static int spatial(enum hv_kind k) {
-  return k == HV_ZONE || k == HV_CORRIDOR || k == HV_SITE ||
-         k == HV_DELINEATION || k == HV_AREA;
-}
 
 int hv_db_put(struct hv_db *db, const char *author, enum hv_kind kind,
               const json_t *doc, enum hv_put_mode mode,
@@ -518,8 +542,8 @@ int hv_db_put(struct hv_db *db, const char *author, enum hv_kind kind,
   if ((unsigned)kind >= HV_KIND_COUNT || kind == HV_TOKEN)
     return hv_error_set(err, HV_EINVAL, "%s: not written this way",
                         hv_kind_name(kind));
-  struct import im = {.db = db, .author = author, .err = err,
-                      .now_ms = hv_time_now_ms()};
+  struct import im = {
+      .db = db, .author = author, .err = err, .now_ms = hv_time_now_ms()};
   const char *file = "request", *where = "body";
   json_t *flat = NULL;
   int rc = HV_OK;
@@ -562,8 +586,7 @@ int hv_db_put(struct hv_db *db, const char *author, enum hv_kind kind,
   if ((rc = add(&im, kind, flat, file, where)) == HV_OK)
     rc = check_all(&im);
   if (rc == HV_OK && !im.v[0].unchanged) {
-    struct hv__change c = {.obj = im.v[0].obj,
-                           .op = cur ? "update" : "create"};
+    struct hv__change c = {.obj = im.v[0].obj, .op = cur ? "update" : "create"};
     im.v[0].obj = NULL; /* handed to the commit */
     rc = hv__db_commit(db, author, &c, 1, err);
   }
@@ -582,9 +605,11 @@ json_t *hv_object_export_json(const struct hv_object *o) {
   json_t *props = json_copy(o->doc);
   if (props == NULL)
     return NULL;
-  if (o->geom == NULL) /* parties, agreements, tokens: flat documents */
+  if (!spatial(o->kind)) /* parties, agreements, tokens: flat documents */
     return props;
   json_t *geom = json_incref(json_object_get(props, "geometry"));
+  if (geom == NULL)
+    geom = json_null(); /* a movement routed by a corridor */
   json_object_del(props, "geometry");
   json_object_del(props, "id");
   json_object_set_new(props, "object", json_string(hv_kind_name(o->kind)));
@@ -659,11 +684,10 @@ int hv_db_export(struct hv_db *db, const char *dir, struct hv_error *err) {
   static const struct {
     enum hv_kind kind;
     const char *file;
-  } files[] = {{HV_ZONE, "zones.geojson"},
-               {HV_CORRIDOR, "corridors.geojson"},
-               {HV_SITE, "sites.geojson"},
-               {HV_DELINEATION, "delineations.geojson"},
-               {HV_AREA, "areas.geojson"}};
+  } files[] = {
+      {HV_ZONE, "zones.geojson"}, {HV_CORRIDOR, "corridors.geojson"},
+      {HV_SITE, "sites.geojson"}, {HV_DELINEATION, "delineations.geojson"},
+      {HV_AREA, "areas.geojson"}, {HV_MOVEMENT, "movements.geojson"}};
   for (size_t k = 0; rc == HV_OK && k < sizeof files / sizeof *files; k++) {
     json_t *fc =
         json_pack("{s:s,s:[]}", "type", "FeatureCollection", "features");

@@ -124,10 +124,11 @@ struct projection {
 static int verify_entry(const struct hv_ledger_entry *e, void *ud) {
   struct projection *p = ud;
   int rc = walk_entry(&p->w, e, NULL);
-  /* The genesis entry and findings (ledger-only records) write no
-   * object: nothing to project. */
+  /* The genesis entry, findings, acknowledgements and checks (ledger-only
+   * records) write no object: nothing to project. */
   if (rc != HV_OK || strcmp(e->op, "genesis") == 0 ||
-      strcmp(e->op, "finding") == 0)
+      strcmp(e->op, "finding") == 0 || strcmp(e->op, "ack") == 0 ||
+      strcmp(e->op, "check") == 0)
     return rc;
   int del = strcmp(e->op, "delete") == 0;
   size_t klen = strlen(e->kind) + strlen(e->id) + 2;

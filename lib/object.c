@@ -19,8 +19,8 @@
 #include "object.h"
 
 static const char *const KIND_NAMES[HV_KIND_COUNT] = {
-    "party", "agreement", "zone",  "corridor",
-    "site",  "delineation", "area", "token"};
+    "party",       "agreement", "zone",     "corridor", "site",
+    "delineation", "area",      "movement", "token"};
 
 const char *hv_kind_name(enum hv_kind kind) {
   return (unsigned)kind < HV_KIND_COUNT ? KIND_NAMES[kind] : "?";
@@ -145,6 +145,7 @@ enum mtype {
   T_NUMBER,
   T_COUNT,
   T_ID_OR_NULL,
+  T_BOOL,
   T_CUSTOM
 };
 
@@ -211,10 +212,32 @@ static const struct member SITE_M[] = {COMMON,
                                        {"radius_m", T_NUMBER, 1},
                                        {"notified_by", T_ID, 1},
                                        {"notified_at", T_TIME, 0},
-                                       {"disclosed_to", T_CUSTOM, 0},
+                                       {"recipients", T_CUSTOM, 0},
+                                       {"disclosure", T_CUSTOM, 0},
+                                       {"review_by", T_TIME, 0},
+                                       {"withdrawn_at", T_TIME, 0},
                                        {"notes", T_STRING, 0},
                                        {"source", T_STRING, 0},
                                        {NULL, 0, 0}};
+static const struct member MOVEMENT_M[] = {COMMON,
+                                           {"geometry", T_CUSTOM, 0},
+                                           {"corridor", T_ID, 0},
+                                           {"name", T_STRING, 1},
+                                           {"kind", T_CUSTOM, 1},
+                                           {"notified_by", T_ID, 1},
+                                           {"notified_at", T_TIME, 0},
+                                           {"valid_from", T_TIME, 1},
+                                           {"valid_to", T_TIME, 1},
+                                           {"vehicles", T_CUSTOM, 1},
+                                           {"markings", T_STRING, 0},
+                                           {"contact", T_STRING, 0},
+                                           {"recipients", T_CUSTOM, 0},
+                                           {"disclosure", T_CUSTOM, 0},
+                                           {"emergency", T_BOOL, 0},
+                                           {"half_width_m", T_NUMBER, 0},
+                                           {"withdrawn_at", T_TIME, 0},
+                                           {"notes", T_STRING, 0},
+                                           {NULL, 0, 0}};
 static const struct member DELINEATION_M[] = {COMMON,
                                               {"geometry", T_CUSTOM, 1},
                                               {"party", T_ID, 1},
@@ -236,8 +259,8 @@ static const struct member AREA_M[] = {COMMON,
                                        {NULL, 0, 0}};
 
 static const struct member *const SCHEMA[HV_KIND_COUNT] = {
-    PARTY_M, AGREEMENT_M,   ZONE_M, CORRIDOR_M,
-    SITE_M,  DELINEATION_M, AREA_M, TOKEN_M};
+    PARTY_M,       AGREEMENT_M, ZONE_M,     CORRIDOR_M, SITE_M,
+    DELINEATION_M, AREA_M,      MOVEMENT_M, TOKEN_M};
 
 static const char *const PARTY_KINDS[] = {"state",   "armed_group", "agency",
                                           "monitor", "designated",  NULL};
@@ -258,6 +281,9 @@ static const char *const CORRIDOR_STATUS[] = {"open", "closed", "blocked",
 static const char *const SITE_CATEGORIES[] = {
     "hospital", "school", "shelter",   "camp",     "aid_warehouse",
     "water",    "power",  "religious", "cultural", NULL};
+static const char *const MOVEMENT_KINDS[] = {"convoy", "evacuation", "medical",
+                                             "staff", NULL};
+static const char *const DISCLOSURES[] = {"disclosed", "blind", NULL};
 
 /* The members list of an enum as text, for messages. */
 static void enum_list(const char *const *names, char *buf, size_t size) {
@@ -350,6 +376,11 @@ static int check_member(const struct member *m, const json_t *v,
       return hv_error_set(err, HV_ESCHEMA, "%s: must be a whole number >= 0",
                           m->name);
     return HV_OK;
+  case T_BOOL:
+    if (!json_is_boolean(v))
+      return hv_error_set(err, HV_ESCHEMA, "%s: must be true or false",
+                          m->name);
+    return HV_OK;
   case T_CUSTOM:
     return HV_OK;
   }
@@ -358,6 +389,16 @@ static int check_member(const struct member *m, const json_t *v,
 
 static const char *article(enum hv_kind kind) {
   return kind == HV_AGREEMENT || kind == HV_AREA ? "an" : "a";
+}
+
+/* The time of optional member key into *out (parsed already by the schema
+ * check); dflt when absent. */
+static int64_t time_or(const json_t *doc, const char *key, int64_t dflt) {
+  int64_t t = dflt;
+  const json_t *v = json_object_get(doc, key);
+  if (v && hv_time_parse(json_string_value(v), &t) != HV_OK)
+    t = dflt;
+  return t;
 }
 
 static int check_schema(enum hv_kind kind, const json_t *doc,
@@ -801,6 +842,86 @@ static int corridor(struct hv_geo *geo, struct hv_object *o,
   return hv_geo_area_m2(geo, o->u.corridor.area, &o->u.corridor.area_m2);
 }
 
+/* The members a site and a movement share as notifications: recipients
+ * (["*"] or party ids, into *recipients) and disclosure (into *blind). */
+static int notification(struct hv_object *o, hv_ids *recipients, int *blind,
+                        struct hv_error *err) {
+  const json_t *rs = json_object_get(o->doc, "recipients");
+  size_t i;
+  json_t *d;
+  if (rs && !json_is_array(rs))
+    return hv_error_set(err, HV_ESCHEMA,
+                        "recipients: must be [\"*\"] or an array of party "
+                        "ids");
+  json_array_foreach(rs, i, d) {
+    const char *p = json_string_value(d);
+    if (p == NULL || (strcmp(p, "*") != 0 && !hv__id_valid(p)))
+      return hv_error_set(err, HV_ESCHEMA,
+                          "recipients[%zu]: must be \"*\" or a party id", i);
+    for (size_t j = 0; j < i; j++)
+      if (strcmp(json_string_value(json_array_get(rs, j)), p) == 0)
+        return hv_error_set(err, HV_ESCHEMA,
+                            "recipients[%zu]: \"%s\" listed twice", i, p);
+    if (strcmp(p, "*") == 0 && json_array_size(rs) != 1)
+      return hv_error_set(err, HV_ESCHEMA,
+                          "recipients[%zu]: \"*\" (every party) must be "
+                          "alone",
+                          i);
+  }
+  const json_t *disc = json_object_get(o->doc, "disclosure");
+  const char *dname = DISCLOSURES[0];
+  int rc;
+  if (disc &&
+      (rc = check_enum(disc, "disclosure", DISCLOSURES, &dname, err)) != HV_OK)
+    return rc;
+  *blind = strcmp(dname, "blind") == 0;
+  return ids_of(o->doc, "recipients", recipients);
+}
+
+static int movement(struct hv_geo *geo, struct hv_object *o,
+                    struct hv_error *err) {
+  static const int types[] = {GEOS_LINESTRING, -1};
+  int rc = check_enum(json_object_get(o->doc, "kind"), "kind", MOVEMENT_KINDS,
+                      &o->u.movement.kind, err);
+  if (rc != HV_OK || (rc = validity(o, err)) != HV_OK)
+    return rc;
+  o->u.movement.notified_by = str(o->doc, "notified_by");
+  if ((rc = notification(o, &o->u.movement.recipients, &o->u.movement.blind,
+                         err)) != HV_OK)
+    return rc;
+  const json_t *veh = json_object_get(o->doc, "vehicles");
+  if (!json_is_integer(veh) || json_integer_value(veh) < 1 ||
+      json_integer_value(veh) > 100000)
+    return hv_error_set(err, HV_ESCHEMA,
+                        "vehicles: must be a whole number >= 1 (and <= "
+                        "100000)");
+  o->u.movement.vehicles = (long)json_integer_value(veh);
+  const json_t *hw = json_object_get(o->doc, "half_width_m");
+  o->u.movement.half_width_m = hw ? json_number_value(hw) : 100.0;
+  if (!(o->u.movement.half_width_m > 0) || o->u.movement.half_width_m > 100000)
+    return hv_error_set(err, HV_ESCHEMA,
+                        "half_width_m: must be > 0 and <= 100000 metres");
+  o->u.movement.emergency = json_is_true(json_object_get(o->doc, "emergency"));
+  o->u.movement.notified_ms = time_or(o->doc, "notified_at", 0);
+  o->u.movement.withdrawn_ms = time_or(o->doc, "withdrawn_at", 0);
+  int64_t lead =
+      o->u.movement.emergency ? HV_LEAD_TIME_EMERGENCY_MS : HV_LEAD_TIME_MS;
+  /* Late: told less than the lead time before the window opens. Accepted,
+   * and flagged (derived, never stored). */
+  o->u.movement.late = o->u.movement.notified_ms > o->from_ms - lead;
+  o->u.movement.corridor = str(o->doc, "corridor");
+  int has_geom = json_object_get(o->doc, "geometry") != NULL &&
+                 !json_is_null(json_object_get(o->doc, "geometry"));
+  if (has_geom == (o->u.movement.corridor != NULL))
+    return hv_error_set(err, HV_ESCHEMA,
+                        "%s: a movement's route is either its geometry (a "
+                        "LineString) or a corridor id, exactly one of the two",
+                        has_geom ? "corridor" : "geometry");
+  if (!has_geom)
+    return HV_OK;
+  return geometry(geo, o, types, "LineString", err);
+}
+
 static int site(struct hv_geo *geo, struct hv_object *o, struct hv_error *err) {
   static const int types[] = {GEOS_POINT, -1};
   int rc = check_enum(json_object_get(o->doc, "category"), "category",
@@ -812,24 +933,12 @@ static int site(struct hv_geo *geo, struct hv_object *o, struct hv_error *err) {
     return hv_error_set(err, HV_ESCHEMA,
                         "radius_m: must be > 0 and <= 50000 metres");
   o->u.site.notified_by = str(o->doc, "notified_by");
-  const json_t *dis = json_object_get(o->doc, "disclosed_to");
-  size_t i;
-  json_t *d;
-  if (dis && !json_is_array(dis))
-    return hv_error_set(err, HV_ESCHEMA,
-                        "disclosed_to: must be [\"*\"] or an array of party "
-                        "ids");
-  json_array_foreach(dis, i, d) {
-    const char *p = json_string_value(d);
-    if (p == NULL || (strcmp(p, "*") != 0 && !hv__id_valid(p)))
-      return hv_error_set(err, HV_ESCHEMA,
-                          "disclosed_to[%zu]: must be \"*\" or a party id", i);
-  }
-  if ((rc = ids_of(o->doc, "disclosed_to", &o->u.site.disclosed_to)) != HV_OK)
+  if ((rc = notification(o, &o->u.site.recipients, &o->u.site.blind, err)) !=
+      HV_OK)
     return rc;
-  const json_t *at = json_object_get(o->doc, "notified_at");
-  if (at)
-    hv_time_parse(json_string_value(at), &o->u.site.notified_ms);
+  o->u.site.notified_ms = time_or(o->doc, "notified_at", 0);
+  o->u.site.review_by_ms = time_or(o->doc, "review_by", HV_TIME_OPEN);
+  o->u.site.withdrawn_ms = time_or(o->doc, "withdrawn_at", 0);
   if ((rc = geometry(geo, o, types, "Point", err)) != HV_OK)
     return rc;
   o->u.site.lon = o->minx;
@@ -920,6 +1029,9 @@ int hv__object_new(struct hv_geo *geo, enum hv_kind kind, json_t *doc,
   case HV_AREA:
     rc = areal(geo, o, err);
     break;
+  case HV_MOVEMENT:
+    rc = movement(geo, o, err);
+    break;
   case HV_TOKEN:
     rc = token(o, err);
     break;
@@ -962,7 +1074,10 @@ void hv__object_free(struct hv_geo *geo, struct hv_object *o) {
     free(o->u.zone.guarantors);
     break;
   case HV_SITE:
-    free(o->u.site.disclosed_to);
+    free(o->u.site.recipients);
+    break;
+  case HV_MOVEMENT:
+    free(o->u.movement.recipients);
     break;
   case HV_CORRIDOR:
     free(o->u.corridor.windows);
@@ -994,6 +1109,19 @@ static int each_id(hv_ids ids, const char *field, enum hv_kind kind, ref_fn fn,
       return rc;
   }
   return 0;
+}
+
+/* The party references of a recipients list ("*" names no party). */
+static int each_recipient(hv_ids ids, ref_fn fn, void *ud) {
+  char f[64];
+  int rc = 0;
+  for (size_t i = 0; ids && ids[i] && !rc; i++) {
+    if (strcmp(ids[i], "*") == 0)
+      continue;
+    snprintf(f, sizeof f, "recipients[%zu]", i);
+    rc = fn(f, HV_PARTY, ids[i], ud);
+  }
+  return rc;
 }
 
 int hv__object_each_ref(const struct hv_object *o, ref_fn fn, void *ud) {
@@ -1034,12 +1162,15 @@ int hv__object_each_ref(const struct hv_object *o, ref_fn fn, void *ud) {
   case HV_SITE:
     if ((rc = fn("notified_by", HV_PARTY, o->u.site.notified_by, ud)))
       break;
-    for (size_t i = 0; o->u.site.disclosed_to[i] && !rc; i++) {
-      if (strcmp(o->u.site.disclosed_to[i], "*") == 0)
-        continue;
-      snprintf(f, sizeof f, "disclosed_to[%zu]", i);
-      rc = fn(f, HV_PARTY, o->u.site.disclosed_to[i], ud);
-    }
+    rc = each_recipient(o->u.site.recipients, fn, ud);
+    break;
+  case HV_MOVEMENT:
+    if ((rc = fn("notified_by", HV_PARTY, o->u.movement.notified_by, ud)))
+      break;
+    if (o->u.movement.corridor &&
+        (rc = fn("corridor", HV_CORRIDOR, o->u.movement.corridor, ud)))
+      break;
+    rc = each_recipient(o->u.movement.recipients, fn, ud);
     break;
   case HV_TOKEN:
     rc = fn("party", HV_PARTY, o->u.token.party, ud);

@@ -18,7 +18,9 @@
 #include <string.h>
 
 #include "db_internal.h"
+#include "haven/check.h"
 #include "haven/db.h"
+#include "haven/geo.h"
 #include "haven/object.h"
 #include "haven/probe.h"
 #include "object.h"
@@ -326,4 +328,31 @@ int hv_db_record_probing(struct hv_db *db, const struct hv_probe_alert *a,
   if (rc == HV_OK && seq)
     *seq = at;
   return rc;
+}
+
+int hv_probe_note_op(struct hv_probe *pr, struct hv_db *db,
+                     const struct hv_operation *op, int64_t t_ms, int64_t id,
+                     struct hv_probe_alert *alert) {
+  GEOSContextHandle_t g = hv_geo_geos(hv_db_geo(db));
+  double cx, cy, minx, miny, maxx, maxy;
+  GEOSGeometry *c = op->geom ? GEOSGetCentroid_r(g, op->geom) : NULL;
+  int ok = c && GEOSGeomGetX_r(g, c, &cx) == 1 &&
+           GEOSGeomGetY_r(g, c, &cy) == 1 &&
+           GEOSGeom_getXMin_r(g, op->geom, &minx) == 1 &&
+           GEOSGeom_getYMin_r(g, op->geom, &miny) == 1 &&
+           GEOSGeom_getXMax_r(g, op->geom, &maxx) == 1 &&
+           GEOSGeom_getYMax_r(g, op->geom, &maxy) == 1;
+  if (c)
+    GEOSGeom_destroy_r(g, c);
+  if (!ok)
+    return HV_EGEOMETRY;
+  double r = 0;
+  const double xs[2] = {minx, maxx}, ys[2] = {miny, maxy};
+  for (int i = 0; i < 4; i++) {
+    double d = hv_geo_distance_m(cx, cy, xs[i & 1], ys[i >> 1]);
+    if (d > r)
+      r = d;
+  }
+  return hv_probe_note(pr, op->author, t_ms, id, cx, cy,
+                       op->effect_radius_m + r, alert);
 }

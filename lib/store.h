@@ -52,8 +52,9 @@ struct hv__store_ops {
   int (*data_version)(struct hv__store *s, int64_t *out);
   /* The head: seq 0 and zero hash for an empty ledger. */
   int (*head)(struct hv__store *s, int64_t *seq, uint8_t hash[HV_HASH_BYTES]);
-  /* Entries from..to (to 0 = end) in seq order; kind/id filter when
-   * non-NULL. A non-zero return of fn stops the walk and is returned. */
+  /* Entries from..to (to 0 = end) in seq order; filtered by kind when
+   * kind is non-NULL, and by kind and id when both are. A non-zero return of fn
+   * stops the walk and is returned. */
   int (*each_entry)(struct hv__store *s, int64_t from, int64_t to,
                     const char *kind, const char *id, hv__store_entry_fn fn,
                     void *ud);

@@ -211,21 +211,25 @@ static int sq_each_entry(struct hv__store *s, int64_t from, int64_t to,
                          hv__store_entry_fn fn, void *ud) {
   struct sqlite_store *q = S(s);
   sqlite3_stmt *st;
+  /* Each filter is served by the index ledger_obj(kind, obj_id, seq). */
   const char *sql =
-      kind ? "SELECT seq,time_ms,author,op,kind,obj_id,version,body,"
-             "prev_hash,hash FROM ledger WHERE seq >= ?1 AND seq <= ?2 AND "
-             "kind = ?3 AND obj_id = ?4 ORDER BY seq"
-           : "SELECT seq,time_ms,author,op,kind,obj_id,version,body,"
-             "prev_hash,hash FROM ledger WHERE seq >= ?1 AND seq <= ?2 "
-             "ORDER BY seq";
+      kind && id ? "SELECT seq,time_ms,author,op,kind,obj_id,version,body,"
+                   "prev_hash,hash FROM ledger WHERE seq >= ?1 AND seq <= ?2 "
+                   "AND kind = ?3 AND obj_id = ?4 ORDER BY seq"
+      : kind     ? "SELECT seq,time_ms,author,op,kind,obj_id,version,body,"
+                   "prev_hash,hash FROM ledger WHERE seq >= ?1 AND seq <= ?2 "
+                   "AND kind = ?3 ORDER BY seq"
+                 : "SELECT seq,time_ms,author,op,kind,obj_id,version,body,"
+                   "prev_hash,hash FROM ledger WHERE seq >= ?1 AND seq <= ?2 "
+                   "ORDER BY seq";
   if (sqlite3_prepare_v2(q->db, sql, -1, &st, NULL) != SQLITE_OK)
     return HV_ESTORE;
   sqlite3_bind_int64(st, 1, from);
   sqlite3_bind_int64(st, 2, to > 0 ? to : INT64_MAX);
-  if (kind) {
+  if (kind)
     sqlite3_bind_text(st, 3, kind, -1, SQLITE_STATIC);
+  if (kind && id)
     sqlite3_bind_text(st, 4, id, -1, SQLITE_STATIC);
-  }
   int rc, out = HV_OK;
   while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
     struct hv_ledger_entry e;

@@ -74,18 +74,31 @@ enum hv_visibility {
  * the current object's doc, or a ledger entry's body parsed):
  * - the coordinator sees everything;
  * - tokens are seen by the coordinator only;
- * - a protected site's coordinates are seen by the coordinator, its
- *   notifying party and the parties in its `disclosed_to` list ("*" = all);
- *   anyone else gets the site redacted (no geometry);
+ * - notifications — protected sites (HV_SITE) and movements (HV_MOVEMENT)
+ *   — are seen in full by their notifying party (`notified_by`); then by
+ *   `disclosure`:
+ *   - "disclosed" (the default): seen in full by the parties in its
+ *     `recipients` ("*" = every party), and redacted — without geometry,
+ *     and for a movement without its `corridor` — by everyone else;
+ *   - "blind": hidden from everyone else (not even its existence), its
+ *     recipients included; it protects only through checks;
  * - the shared map (parties, agreements, zones, corridors, delineations,
  *   areas) is seen by every authenticated principal;
  * - a finding (kind HV_FINDING, doc its recorded body,
  *   hv_finding_record_json) is seen in full by the party of its asset, the
  *   other party of a separation finding, and the parties of its
- *   "audience" (guarantors of its zone or corridor, notifier of its site);
+ *   "audience" (guarantors of its zone or corridor, notifier of its site
+ *   or movement);
  *   it is hidden from everyone else. Its ledger entry stays listed for
  *   all, with the body withheld (hv_ledger_entry_view_json).
- * Later kinds (tracks, planned operations) add their rule here.
+ * - an acknowledgement (kind HV_ACK, doc its recorded body, haven/notify.h)
+ *   is seen in full by the party that acknowledged and hidden from the
+ *   others (its ledger entry stays listed, body withheld); the notifier
+ *   reads acknowledgements through hv_db_ack_status.
+ * - a recorded check (kind HV_CHECK, doc its recorded body, haven/check.h)
+ *   is seen in full by the party that asked (receipt.author) and hidden
+ *   from everyone else;
+ * - an entry of any other ledger-only kind: its body is the coordinator's.
  */
 enum hv_visibility hv_visibility(const struct hv_principal *who,
                                  enum hv_kind kind, const json_t *doc);

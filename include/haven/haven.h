@@ -5,12 +5,15 @@
 #define HAVEN_HAVEN_H
 
 #include "auth.h"
+#include "check.h"
 #include "db.h"
 #include "error.h"
 #include "geo.h"
 #include "ledger.h"
+#include "notify.h"
 #include "object.h"
 #include "positions.h"
+#include "probe.h"
 #include "separation.h"
 #include "tracks.h"
 #include "zindex.h"

@@ -1,6 +1,7 @@
 /*
  * haven/object.h — the objects of the agreed map: parties, agreements,
- * zones, corridors, protected sites, delineations and administrative areas.
+ * zones, corridors, protected sites, delineations, administrative areas,
+ * and the notified movements of humanitarian agencies.
  *
  * An object is parsed from its canonical document (a flat JSON object, see
  * docs/formats.md) and is immutable once made: a change makes a new object
@@ -32,17 +33,25 @@ enum hv_kind {
   HV_SITE,
   HV_DELINEATION,
   HV_AREA,
-  HV_TOKEN, /* a credential (haven/auth.h); never imported or exported */
+  HV_MOVEMENT, /* a notified convoy, evacuation, ... (collection "movements") */
+  HV_TOKEN,    /* a credential (haven/auth.h); never imported or exported */
   HV_KIND_COUNT,
   /* Not an object kind (no table, no rows, never parsed by hv_kind_parse):
    * a finding of the live picture, kept in the ledger only (ledger kind
    * "finding"). hv_visibility() takes it. */
-  HV_FINDING = HV_KIND_COUNT
+  HV_FINDING = HV_KIND_COUNT,
+  /* Not an object kind either: an acknowledgement of a notification
+   * (haven/notify.h), ledger only (ledger kind "ack"). hv_visibility()
+   * takes it. */
+  HV_ACK,
+  /* Nor this: a deconfliction check with its answer and receipt
+   * (haven/check.h), ledger only (ledger kind "check"). */
+  HV_CHECK
 };
 
 /* "party", "agreement", "zone", "corridor", "site", "delineation", "area",
- * "token"; "?" out of range (HV_FINDING included: its ledger kind is
- * "finding"). */
+ * "movement", "token"; "?" out of range (HV_FINDING included: its ledger kind
+ * is "finding"). */
 const char *hv_kind_name(enum hv_kind kind);
 /* The kind named name; HV_EINVAL when there is none. */
 int hv_kind_parse(const char *name, enum hv_kind *out);
@@ -164,8 +173,25 @@ struct hv_object {
       const char *notified_by;
       int64_t notified_ms; /* 0 when not given */
       double lon, lat;
-      hv_ids disclosed_to; /* who may see its coordinates; {"*"} = all */
+      hv_ids recipients; /* delivered to; {"*"} = every party; may be empty */
+      int blind;         /* 1: disclosure "blind" (hidden from all but the
+                            coordinator and the notifier) */
+      int64_t review_by_ms; /* HV_TIME_OPEN when not given */
+      int64_t withdrawn_ms; /* 0 when not withdrawn; still protects */
     } site;
+    struct {
+      const char *kind;        /* convoy, evacuation, medical, staff */
+      const char *notified_by; /* an agency */
+      int64_t notified_ms;     /* given, or the time it was first recorded */
+      const char *corridor;    /* NULL when the route is obj->geom */
+      hv_ids recipients;       /* as a site's */
+      int blind;               /* as a site's */
+      int emergency;           /* 1: 24 h lead time instead of 48 h */
+      int late;                /* 1: notified_ms > valid_from - lead time */
+      long vehicles;           /* >= 1 */
+      double half_width_m;     /* distance from the route it occupies */
+      int64_t withdrawn_ms;    /* 0 when not withdrawn */
+    } movement;
     struct {
       const char *party;
     } delineation;
@@ -193,6 +219,11 @@ int hv_zone_in_force(const struct hv_object *zone, int64_t t_ms);
  * matches decides; no matching rule permits. Returns 1 or 0. */
 int hv_zone_permits(const struct hv_object *zone, const char *party,
                     enum hv_asset_class c, int overfly);
+
+/* Lead times of a movement's notification before its valid_from: less is
+ * accepted and flagged late. */
+#define HV_LEAD_TIME_MS (48LL * 3600 * 1000)
+#define HV_LEAD_TIME_EMERGENCY_MS (24LL * 3600 * 1000)
 
 /* 1 when id is in the NULL-terminated list (NULL list: 0). */
 int hv_ids_contain(hv_ids ids, const char *id);

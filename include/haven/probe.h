@@ -94,6 +94,20 @@ int hv_probe_note(struct hv_probe *pr, const char *party, int64_t t_ms,
                   int64_t id, double lon, double lat, double radius_m,
                   struct hv_probe_alert *alert);
 
+struct hv_db;
+struct hv_operation;
+/*
+ * hv_probe_note for a planned operation (haven/check.h) made with db's
+ * GEOS context: its centre is its geometry's centroid and its radius the
+ * effect radius plus the largest geodesic distance from the centroid to a
+ * corner of the geometry's envelope (a disc that covers it); the party is
+ * op->author and t_ms the time it was asked (not its window). Returns as
+ * hv_probe_note, and HV_EGEOMETRY when the centroid cannot be computed.
+ */
+int hv_probe_note_op(struct hv_probe *pr, struct hv_db *db,
+                     const struct hv_operation *op, int64_t t_ms, int64_t id,
+                     struct hv_probe_alert *alert);
+
 /*
  * The finding an alert makes, as recorded (the body of its ledger entry):
  * {"kind": "probing", "t", "t_ms" (its last check), "suspect": party,
@@ -104,7 +118,6 @@ int hv_probe_note(struct hv_probe *pr, const char *party, int64_t t_ms,
  */
 json_t *hv_probe_alert_json(const struct hv_probe_alert *a, const char *party);
 
-struct hv_db;
 /*
  * Records the alert about party in db's ledger as a finding (op and kind
  * "finding", author the coordinator), one entry, durable when it returns;

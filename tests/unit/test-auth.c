@@ -64,7 +64,7 @@ static void add_disclosed_sites(struct hv_db *db) {
       tu_js("{'type':'Feature','id':'site-tr','geometry':{'type':'Point',"
             "'coordinates':[36.111,35.222]},'properties':{'name':'Clinic',"
             "'category':'hospital','radius_m':300,'notified_by':'un-ocha',"
-            "'disclosed_to':['tr']}}");
+            "'recipients':['tr']}}");
   struct hv_error err = {0};
   int rc =
       hv_db_put(db, HV_COORDINATOR, HV_SITE, doc, HV_PUT_CREATE, 0, NULL, &err);
@@ -75,7 +75,7 @@ static void add_disclosed_sites(struct hv_db *db) {
          "{'type':'Feature','id':'site-all','geometry':{'type':'Point',"
          "'coordinates':[36.333,35.444]},'properties':{'name':'Depot',"
          "'category':'school','radius_m':300,'notified_by':'un-ocha',"
-         "'disclosed_to':['*']}}");
+         "'recipients':['*']}}");
 }
 
 /* Creates a token; fails the test unless it is made. */
@@ -521,21 +521,21 @@ static void test_visibility_matrix(void **state) {
     int coord = r == R_COORD;
     json_t *own = json_pack("{s:s}", "notified_by", p);
     json_t *own_listed_other =
-        json_pack("{s:s,s:[s]}", "notified_by", p, "disclosed_to", "us");
+        json_pack("{s:s,s:[s]}", "notified_by", p, "recipients", "us");
     json_t *listed = json_pack("{s:s,s:[s,s]}", "notified_by", "someone",
-                               "disclosed_to", "us", p);
+                               "recipients", "us", p);
     json_t *star =
-        json_pack("{s:s,s:[s]}", "notified_by", "someone", "disclosed_to", "*");
+        json_pack("{s:s,s:[s]}", "notified_by", "someone", "recipients", "*");
     json_t *other = json_pack("{s:s,s:[s,s]}", "notified_by", "someone",
-                              "disclosed_to", "us", "ru");
+                              "recipients", "us", "ru");
     json_t *no_list = json_pack("{s:s}", "notified_by", "someone");
     json_t *empty_list =
-        json_pack("{s:s,s:[]}", "notified_by", "someone", "disclosed_to");
+        json_pack("{s:s,s:[]}", "notified_by", "someone", "recipients");
     /* A name that merely contains the party's id is not the party. */
     char longer[80];
     snprintf(longer, sizeof longer, "%s-x", p);
     json_t *prefix = json_pack("{s:s,s:[s,s]}", "notified_by", longer,
-                               "disclosed_to", longer, "x");
+                               "recipients", longer, "x");
     assert_non_null(own);
     assert_non_null(own_listed_other);
     assert_non_null(listed);

@@ -119,16 +119,25 @@ static const char *const VALID[HV_KIND_COUNT] = {
         "'connects':['idlib'],'windows':[{'from':'2017-07-01T06:00:00Z',"
         "'to':'2017-07-01T18:00:00Z'}],'status':'open','guarantors':['tr'],"
         "'notes':'n','source':'s'}",
-    [HV_SITE] =
-        "{'id':'hosp','geometry':{'type':'Point','coordinates':"
-        "[36.633,35.93]},'name':'Hospital','category':'hospital',"
-        "'radius_m':500,'notified_by':'un-ocha',"
-        "'notified_at':'2017-07-01T00:00:00Z','notes':'n','source':'s'}",
+    [HV_SITE] = "{'id':'hosp','geometry':{'type':'Point','coordinates':"
+                "[36.633,35.93]},'name':'Hospital','category':'hospital',"
+                "'radius_m':500,'notified_by':'un-ocha',"
+                "'notified_at':'2017-07-01T00:00:00Z','recipients':['ru','tr'],"
+                "'disclosure':'disclosed','review_by':'2017-10-01',"
+                "'withdrawn_at':'2017-09-01','notes':'n','source':'s'}",
     [HV_DELINEATION] = "{'id':'del','geometry':" SQUARE ",'party':'syr-gov',"
                        "'valid_from':'2016-01-01','valid_to':'2017-01-01',"
                        "'notes':'n','source':'s'}",
     [HV_AREA] = "{'id':'SY07','geometry':" SQUARE ",'name':'Idleb',"
                 "'pcode':'SY07','level':'adm1','source':'OCHA'}",
+    [HV_MOVEMENT] =
+        "{'id':'conv','geometry':{'type':'LineString','coordinates':"
+        "[[36.0,35.0],[36.2,35.0]]},'name':'Convoy','kind':'convoy',"
+        "'notified_by':'un-ocha','notified_at':'2017-06-28T00:00:00Z',"
+        "'valid_from':'2017-07-01T06:00:00Z','valid_to':'2017-07-01T18:00:00Z',"
+        "'vehicles':31,'markings':'white, UN logo','contact':'+41 22',"
+        "'recipients':['*'],'disclosure':'disclosed','emergency':false,"
+        "'half_width_m':150,'withdrawn_at':'2017-06-30','notes':'n'}",
     [HV_TOKEN] = "{'id':'0123456789ab','party':'ru','role':'party','hash':"
                  "'00112233445566778899aabbccddeeff00112233445566778899aabbccdd"
                  "eeff','label':'ops','created_at':'2026-01-01T00:00:00Z',"
@@ -148,6 +157,9 @@ static const char *const *const REQUIRED[HV_KIND_COUNT] = {
     [HV_DELINEATION] =
         (const char *const[]){"id", "geometry", "party", "valid_from", NULL},
     [HV_AREA] = (const char *const[]){"id", "geometry", "name", NULL},
+    [HV_MOVEMENT] =
+        (const char *const[]){"id", "name", "kind", "notified_by", "valid_from",
+                              "valid_to", "vehicles", NULL},
     [HV_TOKEN] = (const char *const[]){"id", "party", "role", "hash",
                                        "created_at", NULL},
 };
@@ -494,9 +506,9 @@ static void test_vocabularies(void **state) {
 
 static void test_names_round_trip(void **state) {
   (void)state;
-  static const char *const kinds[] = {
-      "party", "agreement", "zone", "corridor",
-      "site",  "delineation", "area", "token"};
+  static const char *const kinds[] = {"party",    "agreement", "zone",
+                                      "corridor", "site",      "delineation",
+                                      "area",     "movement",  "token"};
   for (int k = 0; k < HV_KIND_COUNT; k++) {
     enum hv_kind out;
     assert_string_equal(hv_kind_name((enum hv_kind)k), kinds[k]);
@@ -930,8 +942,28 @@ static void test_each_ref(void **state) {
   memset(&r, 0, sizeof r);
   struct hv_object *s = make(geo, HV_SITE, VALID[HV_SITE]);
   assert_int_equal(hv__object_each_ref(s, collect_ref, &r), 0);
-  assert_string_equal(r.text, "notified_by=party:un-ocha;");
+  assert_string_equal(r.text, "notified_by=party:un-ocha;"
+                              "recipients[0]=party:ru;recipients[1]=party:tr;");
   hv__object_free(geo, s);
+  memset(&r, 0, sizeof r);
+  /* A movement: its notifier, its corridor when routed by one, and its
+   * recipients ("*" names no party). */
+  struct hv_object *m =
+      make(geo, HV_MOVEMENT,
+           "{'id':'m','name':'M','kind':'evacuation','notified_by':'icrc',"
+           "'corridor':'castello','valid_from':'2016-09-12',"
+           "'valid_to':'2016-09-13','vehicles':4,"
+           "'recipients':['ru','syr-gov']}");
+  assert_int_equal(hv__object_each_ref(m, collect_ref, &r), 0);
+  assert_string_equal(r.text, "notified_by=party:icrc;corridor=corridor:"
+                              "castello;recipients[0]=party:ru;"
+                              "recipients[1]=party:syr-gov;");
+  hv__object_free(geo, m);
+  memset(&r, 0, sizeof r);
+  m = make(geo, HV_MOVEMENT, VALID[HV_MOVEMENT]);
+  assert_int_equal(hv__object_each_ref(m, collect_ref, &r), 0);
+  assert_string_equal(r.text, "notified_by=party:un-ocha;");
+  hv__object_free(geo, m);
   memset(&r, 0, sizeof r);
   struct hv_object *zr =
       make(geo, HV_ZONE,

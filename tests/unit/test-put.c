@@ -469,44 +469,44 @@ static void test_put_flat_messages(void **state) {
 }
 
 /* A site's disclosure list (docs/formats.md, include/haven/object.h). */
-static void test_site_disclosed_to(void **state) {
+static void test_site_recipients(void **state) {
   struct tu_store *c = *state;
   struct hv_error err;
   const struct hv_object *o = NULL;
   int rc =
-      put(c->db, HV_SITE, SITE("s-tr", "un-ocha", ",'disclosed_to':['tr']"),
+      put(c->db, HV_SITE, SITE("s-tr", "un-ocha", ",'recipients':['tr']"),
           HV_PUT_CREATE, 0, &o, &err);
   if (rc != HV_OK)
-    fail_msg("disclosed_to ['tr']: %s: %s", hv_err_name(rc), err.msg);
+    fail_msg("recipients ['tr']: %s: %s", hv_err_name(rc), err.msg);
   assert_non_null(o);
-  assert_string_equal(o->u.site.disclosed_to[0], "tr");
-  assert_null(o->u.site.disclosed_to[1]);
-  o = put_ok(c->db, HV_SITE, SITE("s-all", "un-ocha", ",'disclosed_to':['*']"),
+  assert_string_equal(o->u.site.recipients[0], "tr");
+  assert_null(o->u.site.recipients[1]);
+  o = put_ok(c->db, HV_SITE, SITE("s-all", "un-ocha", ",'recipients':['*']"),
              HV_PUT_CREATE, 0);
-  assert_string_equal(o->u.site.disclosed_to[0], "*");
+  assert_string_equal(o->u.site.recipients[0], "*");
   o = put_ok(c->db, HV_SITE,
-             SITE("s-two", "un-ocha", ",'disclosed_to':['tr','us']"),
+             SITE("s-two", "un-ocha", ",'recipients':['tr','us']"),
              HV_PUT_CREATE, 0);
-  assert_string_equal(o->u.site.disclosed_to[1], "us");
+  assert_string_equal(o->u.site.recipients[1], "us");
   /* Without: an empty list. */
   o = hv_db_get(c->db, HV_SITE, "hosp-1");
   assert_non_null(o);
-  assert_non_null(o->u.site.disclosed_to);
-  assert_null(o->u.site.disclosed_to[0]);
+  assert_non_null(o->u.site.recipients);
+  assert_null(o->u.site.recipients[0]);
 
   static const struct {
     const char *doc;
     int rc;
     const char *says;
   } bad[] = {
-      {SITE("s-x", "un-ocha", ",'disclosed_to':['tr','nobody']"), HV_EREF,
-       "disclosed_to[1]"},
-      {SITE("s-x", "un-ocha", ",'disclosed_to':'tr'"), HV_ESCHEMA,
-       "disclosed_to: must be"},
-      {SITE("s-x", "un-ocha", ",'disclosed_to':[5]"), HV_ESCHEMA,
-       "disclosed_to[0]"},
-      {SITE("s-x", "un-ocha", ",'disclosed_to':['tr','']"), HV_ESCHEMA,
-       "disclosed_to[1]"},
+      {SITE("s-x", "un-ocha", ",'recipients':['tr','nobody']"), HV_EREF,
+       "recipients[1]"},
+      {SITE("s-x", "un-ocha", ",'recipients':'tr'"), HV_ESCHEMA,
+       "recipients: must be"},
+      {SITE("s-x", "un-ocha", ",'recipients':[5]"), HV_ESCHEMA,
+       "recipients[0]"},
+      {SITE("s-x", "un-ocha", ",'recipients':['tr','']"), HV_ESCHEMA,
+       "recipients[1]"},
   };
   for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
     struct tu_snapshot s = snap(c->db);
@@ -519,7 +519,7 @@ static void test_site_disclosed_to(void **state) {
   assert_null(hv_db_get(c->db, HV_SITE, "s-x"));
   /* A party a site is disclosed to cannot be deleted under it. */
   put_ok(c->db, HV_PARTY, PARTY("watcher", ""), HV_PUT_CREATE, 0);
-  put_ok(c->db, HV_SITE, SITE("s-w", "un-ocha", ",'disclosed_to':['watcher']"),
+  put_ok(c->db, HV_SITE, SITE("s-w", "un-ocha", ",'recipients':['watcher']"),
          HV_PUT_CREATE, 0);
   memset(&err, 0, sizeof err);
   assert_int_equal(
@@ -528,7 +528,7 @@ static void test_site_disclosed_to(void **state) {
   assert_non_null(strstr(err.msg, "site \"s-w\""));
   tu_verify(c->db);
   reopen(c);
-  assert_string_equal(hv_db_get(c->db, HV_SITE, "s-tr")->u.site.disclosed_to[0],
+  assert_string_equal(hv_db_get(c->db, HV_SITE, "s-tr")->u.site.recipients[0],
                       "tr");
   tu_verify(c->db);
 }
@@ -823,7 +823,7 @@ int main(void) {
       T_(test_create_zone),
       T_(test_update),
       T_(test_put_flat_messages),
-      T_(test_site_disclosed_to),
+      T_(test_site_recipients),
       T_(test_checks_apply),
       T_(test_delete_refused),
       T_(test_delete),
