@@ -24,7 +24,7 @@ static const char USAGE[] =
     "  export DIR                     write the registry back to files\n"
     "  list KIND [--at T]             parties, agreements, zones, corridors, "
     "sites,\n"
-    "                                 delineations, areas\n"
+    "                                 movements, delineations, areas\n"
     "  show KIND ID                   one object, as stored\n"
     "  history KIND ID                every change of one object\n"
     "  phase ZONE PHASE [--at T] [--reason TEXT] [--if-version N]\n"
@@ -36,6 +36,18 @@ static const char USAGE[] =
     "  query near LON LAT METRES [--at T]       everything within a distance\n"
     "  query sponsors PARTY                      the sponsor chain of a party\n"
     "  query agreements PARTY [--at T]           agreements covering a party\n"
+    "\n"
+    "Before an operation (docs/checks.md):\n"
+    "  check FILE                     check a planned operation as --as; "
+    "recorded,\n"
+    "                                 answer and receipt printed (exit 0 "
+    "clear,\n"
+    "                                 3 conflict, 4 forbidden)\n"
+    "  check --verify RECEIPT         confirm a receipt against the ledger\n"
+    "\n"
+    "The live picture (docs/live.md):\n"
+    "  replay FILE [OPTIONS]          feed a CSV of tracks through the "
+    "checks\n"
     "\n"
     "The HTTP API (docs/api.md):\n"
     "  serve [--listen ADDR:PORT] [--threads N] [--max-body BYTES]\n"
@@ -93,8 +105,8 @@ int cli_number(const char *what, const char *text, double *out) {
 
 static int parse_kind(const char *s, enum hv_kind *k) {
   static const char *const plural[HV_KIND_COUNT] = {
-      "parties", "agreements",   "zones", "corridors",
-      "sites",   "delineations", "areas", "tokens"};
+      "parties",      "agreements", "zones",     "corridors", "sites",
+      "delineations", "areas",      "movements", "tokens"};
   for (int i = 0; i < HV_KIND_COUNT; i++)
     if (strcmp(s, plural[i]) == 0) {
       *k = (enum hv_kind)i;
@@ -228,6 +240,13 @@ static void print_line(const struct hv_object *o, int64_t t_ms) {
   case HV_AREA:
     printf("%-24s %-10s %s\n", o->id, o->u.area.pcode ? o->u.area.pcode : "",
            o->name);
+    break;
+  case HV_MOVEMENT:
+    printf("%-24s %-10s %s .. %s  %ld vehicles%s%s  %s\n", o->id,
+           o->u.movement.kind, hv_time_format(o->from_ms, a, sizeof a),
+           hv_time_format(o->to_ms, b, sizeof b), o->u.movement.vehicles,
+           o->u.movement.late ? "  late" : "",
+           o->u.movement.withdrawn_ms ? "  withdrawn" : "", o->name);
     break;
   default:
     break;
@@ -652,7 +671,7 @@ int main(int argc, char **argv) {
               {"query", cmd_query},     {"ledger", cmd_ledger},
               {"summary", cmd_summary}, {"token", cmd_token},
               {"serve", cmd_serve},     {"routes", cmd_routes},
-              {"replay", cmd_replay}};
+              {"replay", cmd_replay},   {"check", cmd_check}};
   const char *name = argv[optind];
   for (size_t i = 0; i < sizeof cmds / sizeof *cmds; i++)
     if (strcmp(cmds[i].name, name) == 0) {

@@ -20,6 +20,7 @@ static const char SERVE_USAGE[] =
     "[--max-body BYTES]\n"
     "                   [--stream-buffer BYTES] [--stream-heartbeat S] "
     "[--max-streams N]\n"
+    "                   [--check-rate N] [--check-burst N]\n"
     "  --listen    address and port (default 127.0.0.1:8080; port 0 picks a "
     "free one)\n"
     "  --data      the data directory (default: haven's --data)\n"
@@ -32,6 +33,9 @@ static const char SERVE_USAGE[] =
     "when\n"
     "                      their tokens are checked again (default 15)\n"
     "  --max-streams       alert streams open at once (default 64)\n"
+    "  --check-rate        deconfliction checks a party may make a minute "
+    "(default 60)\n"
+    "  --check-burst       ... and at once (default 20)\n"
     "SIGTERM or SIGINT stops it after the requests in flight.\n";
 
 /* A whole number in [lo, hi] for option opt, or -1 after printing why. */
@@ -99,6 +103,14 @@ int cmd_serve(struct cli *c, int argc, char **argv) {
       if ((x = whole(name, v, 1, 3600)) < 0)
         return 2;
       o.stream_heartbeat_s = (unsigned)x;
+    } else if (strcmp(name, "--check-rate") == 0) {
+      if ((x = whole(name, v, 1, 100000)) < 0)
+        return 2;
+      o.check_rate = (unsigned)x;
+    } else if (strcmp(name, "--check-burst") == 0) {
+      if ((x = whole(name, v, 1, 100000)) < 0)
+        return 2;
+      o.check_burst = (unsigned)x;
     } else if (strcmp(name, "--max-streams") == 0) {
       if ((x = whole(name, v, 1, 100000)) < 0)
         return 2;

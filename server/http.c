@@ -63,6 +63,8 @@ void hv_server_options_default(struct hv_server_options *o) {
   o->stream_buffer = 1u << 20;
   o->stream_heartbeat_s = 15;
   o->max_streams = 64;
+  o->check_rate = 60;
+  o->check_burst = 20;
 }
 
 /* ---- requests -------------------------------------------------------------
@@ -187,6 +189,8 @@ static enum MHD_Result respond(struct hv__req *r) {
   MHD_add_response_header(resp, MHD_HTTP_HEADER_CACHE_CONTROL, "no-store");
   if (r->status == 405 && r->allow[0])
     MHD_add_response_header(resp, MHD_HTTP_HEADER_ALLOW, r->allow);
+  if (r->status == 429 && r->retry_after[0])
+    MHD_add_response_header(resp, MHD_HTTP_HEADER_RETRY_AFTER, r->retry_after);
   if (r->status == 401)
     MHD_add_response_header(resp, MHD_HTTP_HEADER_WWW_AUTHENTICATE,
                             "Bearer realm=\"haven\"");
@@ -372,11 +376,12 @@ int hv_server_run(const struct hv_server_options *o, struct hv_error *err) {
                         "--threads must be 1-1024 and --max-body >= 1");
   if (o->stream_buffer < 4096 || o->stream_buffer > (1u << 30) ||
       o->stream_heartbeat_s < 1 || o->stream_heartbeat_s > 3600 ||
-      o->max_streams < 1 || o->max_streams > 100000)
+      o->max_streams < 1 || o->max_streams > 100000 || o->check_rate < 1 ||
+      o->check_rate > 100000 || o->check_burst < 1 || o->check_burst > 100000)
     return hv_error_set(err, HV_EINVAL,
                         "--stream-buffer must be 4096-1073741824, "
-                        "--stream-heartbeat 1-3600 and --max-streams "
-                        "1-100000");
+                        "--stream-heartbeat 1-3600, --max-streams, "
+                        "--check-rate and --check-burst 1-100000");
   if ((rc = parse_listen(o->listen, &ss, err)) != HV_OK)
     return rc;
 
@@ -415,6 +420,10 @@ int hv_server_run(const struct hv_server_options *o, struct hv_error *err) {
   }
   if ((rc = hv__metrics_new(&s.metrics)) != HV_OK ||
       (rc = hv__alerts_new(o, &s.alerts)) != HV_OK ||
+      (rc = hv_checker_new(s.db, &s.checker)) != HV_OK ||
+      (rc = hv_probe_new(NULL, &s.probe, NULL)) != HV_OK ||
+      (rc = hv__buckets_new(o->check_rate, o->check_burst, &s.check_buckets)) !=
+          HV_OK ||
       (rc = hv__ratelimit_new(o->auth_fail_max,
                               (int64_t)o->auth_fail_window_s * 1000,
                               &s.limiter)) != HV_OK) {
@@ -480,6 +489,9 @@ done:
       close(listen_fd);
   }
   hv__alerts_free(s.alerts);
+  hv_checker_free(s.checker);
+  hv_probe_free(s.probe);
+  hv__buckets_free(s.check_buckets);
   hv_tracks_free(s.tracks);
   hv_db_close(s.db);
   hv__metrics_free(s.metrics);

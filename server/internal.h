@@ -38,7 +38,10 @@ struct hv__srv {
   struct hv_tracks *tracks; /* the live picture (positions.c); db_lock */
   struct hv__metrics *metrics;
   struct hv__ratelimit *limiter;
-  struct hv__alerts *alerts; /* the open alert streams (alerts.c) */
+  struct hv__alerts *alerts;         /* the open alert streams (alerts.c) */
+  struct hv_checker *checker;        /* deconfliction checks; db_lock */
+  struct hv_probe *probe;            /* the probing detector; db_lock */
+  struct hv__buckets *check_buckets; /* checks per party */
   pthread_mutex_t flight_lock;
   pthread_cond_t flight_done;
   unsigned in_flight; /* requests begun and not completed */
@@ -123,6 +126,7 @@ struct hv__req {
   char allow[64];           /* Allow header of a 405 */
   char deny[160];           /* why a request was denied (401/403/429), logged */
   struct hv__stream *stream; /* an alert stream: sent from a callback */
+  char retry_after[16];      /* Retry-After of a 429, when set */
   void *prep;                /* what route->prep made of the body */
   void (*prep_free)(void *);
 };
@@ -173,6 +177,10 @@ void hv__h_positions(struct hv__req *r);
 void hv__prep_positions(struct hv__req *r);
 void hv__h_findings(struct hv__req *r);
 void hv__h_alerts_stream(struct hv__req *r);
+void hv__h_check(struct hv__req *r);
+void hv__h_check_verify(struct hv__req *r);
+void hv__h_ack(struct hv__req *r);
+void hv__h_acks(struct hv__req *r);
 
 /* A recorded finding as GET /v1/findings and the alert stream show it: its
  * recorded body (hv_finding_record_json; borrowed) with seq and
@@ -278,6 +286,15 @@ int hv__ratelimit_blocked(struct hv__ratelimit *rl, const char *addr,
 /* Counts one failed authentication from addr. */
 void hv__ratelimit_fail(struct hv__ratelimit *rl, const char *addr,
                         int64_t now_ms);
+
+/* Token buckets per key (a party): burst tokens, refilled at per_minute a
+ * minute. hv__buckets_take takes one: 1 when there was one; 0 when not,
+ * with *retry_s the seconds until there is. Thread-safe. */
+struct hv__buckets;
+int hv__buckets_new(double per_minute, double burst, struct hv__buckets **out);
+void hv__buckets_free(struct hv__buckets *b);
+int hv__buckets_take(struct hv__buckets *b, const char *key, int64_t now_ms,
+                     unsigned *retry_s);
 
 /* ---- alerts.c: the alert streams ------------------------------------- */
 

@@ -27,14 +27,16 @@
 #include "internal.h"
 
 static const char *const PLURAL[HV_KIND_COUNT] = {
-    "parties", "agreements",   "zones", "corridors",
-    "sites",   "delineations", "areas", "tokens"};
+    "parties",      "agreements", "zones",     "corridors", "sites",
+    "delineations", "areas",      "movements", "tokens"};
 
 const char *hv__plural(enum hv_kind k) {
   return (unsigned)k < HV_KIND_COUNT ? PLURAL[k] : "objects";
 }
 
-static int spatial(enum hv_kind k) { return k >= HV_ZONE && k <= HV_AREA; }
+static int spatial(enum hv_kind k) {
+  return (k >= HV_ZONE && k <= HV_AREA) || k == HV_MOVEMENT;
+}
 
 static enum hv_kind route_kind(const struct hv__req *r) {
   return (enum hv_kind)r->route->kind;
@@ -67,6 +69,8 @@ static const char *kind_member(const struct hv_object *o) {
     return o->u.agreement.kind;
   case HV_ZONE:
     return o->u.zone.kind;
+  case HV_MOVEMENT:
+    return o->u.movement.kind;
   default:
     return NULL;
   }
@@ -96,6 +100,21 @@ struct bbox {
 };
 
 /* bbox=minlon,minlat,maxlon,maxlat */
+/* Whether o's envelope meets box; a movement routed by a corridor has the
+ * corridor's. */
+static int meets(struct hv_db *db, const struct hv_object *o,
+                 const struct bbox *box) {
+  if (o->kind == HV_MOVEMENT && o->geom == NULL) {
+    o = o->u.movement.corridor
+            ? hv_db_get(db, HV_CORRIDOR, o->u.movement.corridor)
+            : NULL;
+    if (o == NULL)
+      return 0;
+  }
+  return !(o->minx > box->maxx || o->maxx < box->minx || o->miny > box->maxy ||
+           o->maxy < box->miny);
+}
+
 static int parse_bbox(struct hv__req *r, const char *v, struct bbox *b) {
   double x[4];
   const char *p = v;
@@ -149,9 +168,7 @@ void hv__h_list(struct hv__req *r) {
       continue;
     if (at_text && !valid_at(o, at))
       continue;
-    if (bbox_text &&
-        (vis != HV_VIS_FULL || o->minx > box.maxx || o->maxx < box.minx ||
-         o->miny > box.maxy || o->maxy < box.miny))
+    if (bbox_text && (vis != HV_VIS_FULL || !meets(r->srv->db, o, &box)))
       continue;
     total++;
     if (cursor && strcmp(o->id, cursor) <= 0)
@@ -216,27 +233,32 @@ static int check_body(struct hv__req *r, enum hv_kind k, json_t *doc,
   return 1;
 }
 
-/* An agency writes only the sites it notifies (docs/api.md). doc is the
- * new document (NULL on delete), old the stored site (NULL on create). */
+/* An agency writes only the notifications (sites, movements) it notifies
+ * (docs/api.md). doc is the new document (NULL on delete), old the stored
+ * object (NULL on create). */
 static int agency_may_write(struct hv__req *r, enum hv_kind k,
                             const json_t *doc, const struct hv_object *old) {
   if (r->who.role != HV_ROLE_AGENCY)
     return 1;
-  if (k != HV_SITE)
+  if (k != HV_SITE && k != HV_MOVEMENT)
     return hv__fail(r, 403, "forbidden", NULL,
-                    "an agency writes protected sites only");
-  if (old && strcmp(old->u.site.notified_by, r->party) != 0)
+                    "an agency writes protected sites and movements only");
+  const char *what = hv_kind_name(k);
+  const char *was = old == NULL    ? NULL
+                    : k == HV_SITE ? old->u.site.notified_by
+                                   : old->u.movement.notified_by;
+  if (was && strcmp(was, r->party) != 0)
     return hv__fail(r, 403, "forbidden", NULL,
-                    "site \"%s\" was notified by \"%s\": an agency writes "
-                    "only the sites it notifies",
-                    old->id, old->u.site.notified_by);
+                    "%s \"%s\" was notified by \"%s\": an agency writes "
+                    "only what it notifies",
+                    what, old->id, was);
   if (doc) {
     const json_t *props = json_object_get(doc, "properties");
     const char *nb = json_string_value(json_object_get(props, "notified_by"));
     if (nb == NULL || strcmp(nb, r->party) != 0)
       return hv__fail(r, 403, "forbidden", NULL,
                       "properties.notified_by must be \"%s\": an agency "
-                      "notifies sites as itself",
+                      "notifies as itself",
                       r->party);
   }
   return 1;

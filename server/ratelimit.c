@@ -119,3 +119,90 @@ void hv__ratelimit_fail(struct hv__ratelimit *rl, const char *addr,
   s->failures++;
   pthread_mutex_unlock(&rl->lock);
 }
+
+/* ---- token buckets per party ------------------------------------------------
+ *
+ * Deconfliction checks are limited per party (docs/checks.md, "Probing"):
+ * each party has a bucket of `burst` tokens refilled at `per_minute` a
+ * minute; a check takes one, and a party with an empty bucket is refused
+ * (429) until one has dripped back. Parties are registered objects, not
+ * whatever an attacker sends, so the table simply grows with them.
+ */
+
+struct bucket {
+  char key[HV_ID_MAX + 1];
+  double tokens;
+  int64_t at_ms; /* when tokens was last brought up to date */
+};
+
+struct hv__buckets {
+  pthread_mutex_t lock;
+  double per_ms, burst;
+  struct bucket *v;
+  size_t n, cap;
+};
+
+int hv__buckets_new(double per_minute, double burst, struct hv__buckets **out) {
+  struct hv__buckets *b = calloc(1, sizeof *b);
+  *out = NULL;
+  if (b == NULL)
+    return HV_ENOMEM;
+  if (pthread_mutex_init(&b->lock, NULL) != 0) {
+    free(b);
+    return HV_ENOMEM;
+  }
+  b->per_ms = per_minute / 60000.0;
+  b->burst = burst;
+  *out = b;
+  return HV_OK;
+}
+
+void hv__buckets_free(struct hv__buckets *b) {
+  if (b == NULL)
+    return;
+  pthread_mutex_destroy(&b->lock);
+  free(b->v);
+  free(b);
+}
+
+int hv__buckets_take(struct hv__buckets *b, const char *key, int64_t now_ms,
+                     unsigned *retry_s) {
+  size_t len = strlen(key);
+  *retry_s = 0;
+  if (len > HV_ID_MAX)
+    return 0;
+  pthread_mutex_lock(&b->lock);
+  struct bucket *k = NULL;
+  for (size_t i = 0; i < b->n && k == NULL; i++)
+    if (strcmp(b->v[i].key, key) == 0)
+      k = &b->v[i];
+  if (k == NULL) {
+    if (b->n == b->cap) {
+      size_t cap = b->cap ? b->cap * 2 : 32;
+      struct bucket *v = realloc(b->v, cap * sizeof *v);
+      if (v == NULL) {
+        pthread_mutex_unlock(&b->lock);
+        return 0;
+      }
+      b->v = v;
+      b->cap = cap;
+    }
+    k = &b->v[b->n++];
+    memcpy(k->key, key, len + 1);
+    k->tokens = b->burst;
+    k->at_ms = now_ms;
+  }
+  if (now_ms > k->at_ms) {
+    k->tokens += (double)(now_ms - k->at_ms) * b->per_ms;
+    if (k->tokens > b->burst)
+      k->tokens = b->burst;
+    k->at_ms = now_ms;
+  }
+  int ok = k->tokens >= 1.0;
+  if (ok)
+    k->tokens -= 1.0;
+  else
+    *retry_s = (unsigned)((1.0 - k->tokens) / b->per_ms / 1000.0) + 1;
+  pthread_mutex_unlock(&b->lock);
+  return ok;
+}

@@ -33,11 +33,14 @@ struct hv_server_options {
                            dropped (GET /v1/alerts/stream) */
   unsigned stream_heartbeat_s; /* keepalive and token re-check period */
   unsigned max_streams;        /* alert streams open at once */
+  unsigned check_rate;  /* deconfliction checks a party may make a minute */
+  unsigned check_burst; /* ... and at once */
 };
 
 /* The defaults of docs/api.md: 127.0.0.1:8080, ./haven-data, 2 threads,
  * 1 MiB bodies, 10 failures per 60 s, 30 s of grace, alert streams of
- * 1 MiB with a heartbeat every 15 s, at most 64 of them. */
+ * 1 MiB with a heartbeat every 15 s, at most 64 of them; 60 checks a
+ * minute per party, 20 at once. */
 void hv_server_options_default(struct hv_server_options *o);
 
 /*
@@ -51,8 +54,8 @@ void hv_server_options_default(struct hv_server_options *o);
  * Returns HV_OK after a clean stop; on failure err says why: HV_EINVAL
  * (o->listen malformed or options out of range: threads 1-1024, max_body
  * >= 1, stream_buffer 4 KiB-1 GiB, stream_heartbeat_s 1-3600,
- * max_streams 1-100,000), HV_EIO (cannot listen),
- * or what hv_db_open returned.
+ * max_streams 1-100,000, check_rate 1-100,000, check_burst 1-100,000), HV_EIO
+ * (cannot listen), or what hv_db_open returned.
  */
 int hv_server_run(const struct hv_server_options *o, struct hv_error *err);
 

@@ -1197,6 +1197,16 @@ json_t *it_new_doc(const char *coll, const char *id, const char *notified_by) {
               "'category':'school','radius_m':100}}");
     json_object_set_new(json_object_get(d, "properties"), "notified_by",
                         json_string(notified_by ? notified_by : "ocha"));
+  } else if (strcmp(coll, "movements") == 0) {
+    /* A convoy on a road of its own in the Homs desert, in 2030 (notified
+     * years ahead: never late). */
+    d = it_js("{'type':'Feature','geometry':{'type':'LineString',"
+              "'coordinates':[[38.30,34.30],[38.40,34.35]]},'properties':{"
+              "'object':'movement','kind':'convoy','vehicles':3,"
+              "'valid_from':'2030-01-01T06:00:00Z',"
+              "'valid_to':'2030-01-01T18:00:00Z'}}");
+    json_object_set_new(json_object_get(d, "properties"), "notified_by",
+                        json_string(notified_by ? notified_by : "ocha"));
   } else if (strcmp(coll, "delineations") == 0) {
     d = it_js("{'type':'Feature','geometry':" IT_SQUARE ",'properties':{"
               "'object':'delineation','party':'sna','valid_from':'2020-01-01'}"

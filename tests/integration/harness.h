@@ -298,11 +298,12 @@ const char *it_show(const struct it_resp *r);
 extern const char *const it_collections[IT_N_COLLECTIONS];
 extern const char *const it_kinds[IT_N_COLLECTIONS];
 
-/* A new, valid document of collection coll (e.g. "zones") with id, ready
- * to POST: small geometries away from the scenario's places. notified_by
- * names a site's notifying party (NULL: "ocha"). For "positions", a batch
- * (array) of one report of an sna helicopter with asset id. Caller
- * decrefs. */
+/* A new, valid document of collection coll (e.g. "zones", "movements")
+ * with id, ready to POST: small geometries away from the scenario's places
+ * (a movement: a convoy on a LineString of its own, in 2030). notified_by
+ * names a site's or movement's notifying party (NULL: "ocha"). For
+ * "positions", a batch (array) of one report of an sna helicopter with
+ * asset id. Caller decrefs. */
 json_t *it_new_doc(const char *coll, const char *id, const char *notified_by);
 
 /* Sets the display member of a document (name; for a delineation, its

@@ -468,7 +468,7 @@ struct site {
   const char *id;
   double lon, lat;
   const char *notified_by;
-  const char *disclosed_to; /* JSON array text, NULL: none */
+  const char *recipients; /* JSON array text, NULL: none */
   const char *full;         /* callers that locate it: a string of W_ */
 };
 
@@ -545,10 +545,10 @@ static void make_sites(void) {
     json_object_set_new(doc, "geometry",
                         json_pack("{s:s,s:[f,f]}", "type", "Point",
                                   "coordinates", s->lon, s->lat));
-    if (s->disclosed_to) {
+    if (s->recipients) {
       json_error_t jerr;
-      json_object_set_new(props, "disclosed_to",
-                          json_loads(s->disclosed_to, 0, &jerr));
+      json_object_set_new(props, "recipients",
+                          json_loads(s->recipients, 0, &jerr));
     }
     /* An agency notifies its own sites; the coordinator may too. */
     const char *token =
@@ -708,7 +708,7 @@ static int may_see(enum who w, const char *kind, const json_t *doc) {
     return 1;
   size_t i;
   json_t *p;
-  json_array_foreach(json_object_get(doc, "disclosed_to"), i, p) {
+  json_array_foreach(json_object_get(doc, "recipients"), i, p) {
     const char *s = json_string_value(p);
     if (s && (strcmp(s, "*") == 0 || strcmp(s, WHO_PARTY[w]) == 0))
       return 1;

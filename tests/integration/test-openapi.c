@@ -49,6 +49,17 @@ static int setup(void **state) {
   it_scenario(g.work, g.data);
   char id[16], path[1100];
   it_token_create(g.data, "coordinator", "coordinator", g.coord, id);
+  /* A movement for the reads of /v1/movements/{id}... (the scenario has
+   * none). */
+  json_t *mv = it_new_doc("movements", "oa-movement", NULL);
+  char *text = json_dumps(mv, JSON_COMPACT);
+  json_decref(mv);
+  assert_non_null(text);
+  for (char *c = text; *c; c++)
+    if (*c == '"')
+      *c = '\'';
+  it_put(g.data, "movement", text);
+  free(text);
   it_path(path, sizeof path, it_env("HAVEN_SOURCE_DIR"), "docs/openapi.json");
   json_error_t jerr;
   g.doc = json_load_file(path, 0, &jerr);
@@ -193,7 +204,7 @@ static const char *sample_id(const char *coll) {
       {"parties", "sna"},        {"agreements", "coh-2016"},
       {"zones", "astana-idlib"}, {"corridors", "castello-road"},
       {"sites", "site-ru_1582"}, {"delineations", "del-2016-sdf-al-hasakeh"},
-      {"areas", "sy07"},
+      {"areas", "sy07"},        {"movements", "oa-movement"},
   };
   for (size_t i = 0; i < sizeof ids / sizeof ids[0]; i++)
     if (strcmp(ids[i][0], coll) == 0)
@@ -270,6 +281,49 @@ static json_t *fresh(const char *coll, char *id, size_t size) {
   json_decref(doc);
   if (r.status != 201)
     fail_msg("POST %s (to prepare a write): %s", path, it_show(&r));
+  json_t *out = json_incref(r.json);
+  it_resp_free(&r);
+  return out;
+}
+
+/* A planned operation to check: an artillery strike on a scenario hospital
+ * (site-ho_1004, Al-Sakhour). Caller decrefs. */
+static json_t *sample_operation(void) {
+  return it_js("{'kind':'artillery','geometry':{'type':'Point',"
+               "'coordinates':[37.1928,36.2164]},'effect_radius_m':500,"
+               "'from':'2030-01-01T00:00:00Z','to':'2030-01-01T01:00:00Z'}");
+}
+
+/* The reply of a real check (as the coordinator), for the verify route to
+ * verify. Caller decrefs. */
+static json_t *sample_check_reply(void) {
+  json_t *op = sample_operation();
+  struct it_resp r;
+  it_send(&g.srv, "POST", g.coord, "/v1/checks", op, &r);
+  json_decref(op);
+  if (r.status != 200)
+    fail_msg("POST /v1/checks (to verify its receipt): %s", it_show(&r));
+  json_t *out = json_incref(r.json);
+  it_resp_free(&r);
+  return out;
+}
+
+/* Makes a new notification of coll (sites, movements) delivered to the
+ * coordinator, so that the coordinator may acknowledge it; as fresh. */
+static json_t *fresh_for_ack(const char *coll, char *id, size_t size) {
+  static unsigned n;
+  snprintf(id, size, "oa-ack-%u", ++n);
+  json_t *doc = it_new_doc(coll, id, NULL);
+  json_object_set_new(json_object_get(doc, "properties"), "recipients",
+                      json_pack("[s]", "coordinator"));
+  char path[64];
+  snprintf(path, sizeof path, "/v1/%s", coll);
+  struct it_resp r;
+  it_send(&g.srv, "POST", g.coord, path, doc, &r);
+  json_decref(doc);
+  if (r.status != 201)
+    fail_msg("POST %s (to prepare an acknowledgement): %s", path,
+             it_show(&r));
   json_t *out = json_incref(r.json);
   it_resp_free(&r);
   return out;
@@ -529,11 +583,18 @@ static int call_once(const char *method, const char *tpath, json_t *op,
       fail_msg("no sample id for %s", tpath);
     snprintf(id, sizeof id, "%s", s);
   } else if (brace) {
-    /* A write acting on an object: a fresh one. */
-    json_t *obj = fresh(coll, id, sizeof id);
+    /* A write acting on an object: a fresh one (an acknowledgement: one
+     * delivered to the coordinator). */
+    int ack = strstr(tpath, "}/ack") != NULL;
+    json_t *obj = ack ? fresh_for_ack(coll, id, sizeof id)
+                      : fresh(coll, id, sizeof id);
     int64_t v = it_version(obj);
     snprintf(ifm, sizeof ifm, "\"%lld\"", (long long)v);
-    if (strstr(tpath, "/phase")) {
+    if (ack) {
+      json_t *b = json_pack("{s:I}", "version", (json_int_t)v);
+      body = json_dumps(b, JSON_COMPACT);
+      json_decref(b);
+    } else if (strstr(tpath, "/phase")) {
       json_t *b = json_pack("{s:s,s:I}", "phase", "established", "version",
                             (json_int_t)v);
       body = json_dumps(b, JSON_COMPACT);
@@ -547,6 +608,11 @@ static int call_once(const char *method, const char *tpath, json_t *op,
     json_t *b;
     if (strcmp(coll, "tokens") == 0) {
       b = it_js("{'party':'sna','role':'party','label':'openapi'}");
+    } else if (strcmp(tpath, "/v1/checks") == 0) {
+      b = sample_operation();
+    } else if (strcmp(tpath, "/v1/checks/verify") == 0) {
+      /* A real receipt: the whole reply of a check made for it. */
+      b = sample_check_reply();
     } else {
       char nid[32];
       static unsigned n;
@@ -591,7 +657,13 @@ static int call_once(const char *method, const char *tpath, json_t *op,
                        .path = path,
                        .token = g.coord,
                        .body = body,
-                       .if_match = strcmp(upper, "DELETE") == 0 ? ifm : NULL};
+                       /* PUT names its version in the body as well; the
+                        * header too since a movement's properties.version
+                        * is not read (BUG, test-checks.c). */
+                       .if_match = strcmp(upper, "DELETE") == 0 ||
+                                           strcmp(upper, "PUT") == 0
+                                       ? ifm
+                                       : NULL};
     st = it_http(&g.srv, &q, &r);
     free(body);
     char code[8];
