@@ -599,6 +599,10 @@ static int cmd_ledger(struct cli *c, int argc, char **argv) {
       printf("(%lld entries carried their body's hash only: withheld from "
              "this copy)\n",
              (long long)rep.withheld);
+    if (rep.ids_withheld)
+      printf("(%lld entries carried their id's hash only: withheld from "
+             "this copy)\n",
+             (long long)rep.ids_withheld);
     return 0;
   }
   if (strcmp(what, "export") == 0 && argc - a <= 2) {

@@ -247,8 +247,10 @@ json_t *hv_ledger_entry_view_json(const struct hv_principal *who,
                                   const struct hv_ledger_entry *e) {
   enum hv_kind kind;
   /* The body of an entry of a kind this rule does not know is the
-   * coordinator's only (genesis has no body to speak of). */
+   * coordinator's only (genesis has no body to speak of); its id, which
+   * names no object of a party's, stays. */
   int full = who->role == HV_ROLE_COORDINATOR || strcmp(e->op, "genesis") == 0;
+  int show_id = 1;
   int known = hv_kind_parse(e->kind, &kind) == HV_OK;
   if (!known && strcmp(e->kind, "finding") == 0) {
     kind = HV_FINDING;
@@ -261,10 +263,20 @@ json_t *hv_ledger_entry_view_json(const struct hv_principal *who,
     known = 1;
   }
   if (known) {
+    /* What who may not see at all, it may not name either: the id goes
+     * with the body (id_hash stays, so the copy verifies). That is what
+     * keeps a blind notification's id, and a token's, from the parties;
+     * an acknowledgement's id names its notification ("site/ID"), so it
+     * goes too. A redacted object's entry keeps its id. A body that does
+     * not parse is shown to no one but the coordinator. */
     json_error_t jerr;
     json_t *doc = json_loads(e->body, 0, &jerr);
-    full = doc && hv_visibility(who, kind, doc) == HV_VIS_FULL;
+    enum hv_visibility v = doc ? hv_visibility(who, kind, doc)
+                           : who->role == HV_ROLE_COORDINATOR ? HV_VIS_FULL
+                                                              : HV_VIS_HIDDEN;
+    full = v == HV_VIS_FULL;
+    show_id = v != HV_VIS_HIDDEN;
     json_decref(doc);
   }
-  return hv_ledger_entry_json(e, full);
+  return hv_ledger_entry_json(e, full, show_id);
 }

@@ -801,28 +801,14 @@ static int check_movements(struct opctx *x) {
     copy_str(r->notified_by, sizeof r->notified_by, o->u.movement.notified_by);
     r->distance_m = d;
     r->radius_m = hw;
-    if (cor)
-      rc = consulted(x->v, cor);
   }
   return rc;
-}
-
-/* Whether agreement a is in force at t (the engine's rule). */
-static int ag_in_force(const struct hv_object *a, int64_t t) {
-  return t >= a->from_ms && t < a->to_ms;
 }
 
 /* Whether agreement a's validity overlaps the window. */
 static int ag_overlaps(const struct hv_object *a,
                        const struct hv_operation *op) {
   return a->from_ms < op->to_ms && op->from_ms < a->to_ms;
-}
-
-/* Whether a binds party: covered directly or through a sponsor. */
-static int ag_binds(const struct hv_db *db, const struct hv_object *a,
-                    const char *party) {
-  enum hv_coverage c = hv_db_coverage(db, a, party);
-  return c == HV_COVER_DIRECT || c == HV_COVER_SPONSOR;
 }
 
 /* The first term of a that the operation's kind falls under, or NULL. */
@@ -847,7 +833,7 @@ static int in_force_within(const struct hv_object *z, const struct hv_object *a,
     if (u < f || u >= t)
       continue;
     if ((z == NULL || hv_zone_in_force(z, u)) &&
-        (a == NULL || ag_in_force(a, u)))
+        (a == NULL || hv_agreement_in_force(a, u)))
       return 1;
   }
   return 0;
@@ -906,9 +892,8 @@ static int check_zones(struct opctx *x) {
       const struct hv_object *a = hv_db_at(db, HV_AGREEMENT, k);
       const char *term = ag_term(a, op->kind);
       if (term == NULL || !ag_overlaps(a, op) ||
-          (!a->u.agreement.nationwide &&
-           !hv_ids_contain(a->u.agreement.scope, z->id)) ||
-          !ag_binds(db, a, op->author) || !in_force_within(z, a, op))
+          !hv_agreement_applies_in(a, z->id) ||
+          !hv_agreement_binds(db, a, op->author) || !in_force_within(z, a, op))
         continue;
       struct hv_reason *r =
           reason_add(x->v, HV_REASON_ZONE_FORBIDDEN, HV_VERDICT_FORBIDDEN, z);
@@ -994,7 +979,7 @@ static int check_target(struct opctx *x) {
             ? ag_term(a, op->kind)
             : NULL;
     if (forb == NULL && term && ag_applies_here(x, a) &&
-        (ag_binds(db, a, op->author) ||
+        (hv_agreement_binds(db, a, op->author) ||
          hv_ids_contain(a->u.agreement.guarantors, op->author))) {
       forb = a;
       forb_term = term;
@@ -1172,14 +1157,25 @@ int hv_check(struct hv_checker *chk, const struct hv_operation *op,
     if (ag_overlaps(a, op))
       rc = consulted(v, a);
   }
-  /* Sites within reach the author may see in full are listed by id; all
-   * sites enter through the set's digest. */
+  /* Sites and movements within reach the author may see in full are
+   * listed by id, with the corridor a movement follows; all of them enter
+   * through the sets' digests. The corridor of a movement the author may
+   * not see is not listed: it would name the movement's route. */
   struct hv_principal who = hv_check_principal(db, op->author);
   for (size_t i = 0; i < v->n_reasons && rc == HV_OK; i++) {
     const struct hv_reason *r = &v->reasons[i];
-    if ((r->kind == HV_REASON_SITE || r->kind == HV_REASON_MOVEMENT) &&
-        reason_visible(&who, db, r))
-      rc = consulted(v, hv_db_get(db, r->obj_kind, r->id));
+    if ((r->kind != HV_REASON_SITE && r->kind != HV_REASON_MOVEMENT) ||
+        !reason_visible(&who, db, r))
+      continue;
+    const struct hv_object *o = hv_db_get(db, r->obj_kind, r->id);
+    rc = consulted(v, o);
+    if (rc == HV_OK && o && o->kind == HV_MOVEMENT && o->geom == NULL &&
+        o->u.movement.corridor) {
+      const struct hv_object *cor =
+          hv_db_get(db, HV_CORRIDOR, o->u.movement.corridor);
+      if (cor)
+        rc = consulted(v, cor);
+    }
   }
   if (rc != HV_OK)
     goto done;

@@ -715,6 +715,21 @@ enum hv_coverage hv_db_coverage(const struct hv_db *db,
   return HV_COVER_NONE;
 }
 
+int hv_agreement_in_force(const struct hv_object *a, int64_t t_ms) {
+  return t_ms >= a->from_ms && t_ms < a->to_ms;
+}
+
+int hv_agreement_binds(const struct hv_db *db, const struct hv_object *a,
+                       const char *party) {
+  enum hv_coverage c = hv_db_coverage(db, a, party);
+  return c == HV_COVER_DIRECT || c == HV_COVER_SPONSOR;
+}
+
+int hv_agreement_applies_in(const struct hv_object *a, const char *zone) {
+  return a->u.agreement.nationwide ||
+         hv_ids_contain(a->u.agreement.scope, zone);
+}
+
 int hv_db_agreements_covering(const struct hv_db *db, const char *id,
                               int64_t t_ms, struct hv_hits *out) {
   if (hv_db_get(db, HV_PARTY, id) == NULL)
@@ -722,10 +737,9 @@ int hv_db_agreements_covering(const struct hv_db *db, const char *id,
   const struct hv__table *t = &db->tables[HV_AGREEMENT];
   for (size_t i = 0; i < t->n; i++) {
     const struct hv_object *a = t->v[i];
-    if (t_ms < a->from_ms || t_ms >= a->to_ms)
+    if (!hv_agreement_in_force(a, t_ms))
       continue;
-    enum hv_coverage c = hv_db_coverage(db, a, id);
-    if ((c == HV_COVER_DIRECT || c == HV_COVER_SPONSOR) &&
+    if (hv_agreement_binds(db, a, id) &&
         hits_add(out, a, 0, HV_PHASE_DECLARED) != HV_OK)
       return HV_ENOMEM;
   }

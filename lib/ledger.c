@@ -32,8 +32,11 @@ static void put_lp(crypto_generichash_state *st, const char *s) {
   crypto_generichash_update(st, (const uint8_t *)s, n);
 }
 
-/* The entry hash of e, its body given by the body's hash bh. */
+/* The entry hash of e, its id given by the id's hash ih and its body by the
+ * body's hash bh: both enter as 32 bytes of their own (fixed length, so no
+ * length prefix), which is what lets a copy withhold either. */
 static void hash_entry(const struct hv_ledger_entry *e,
+                       const uint8_t ih[HV_HASH_BYTES],
                        const uint8_t bh[HV_HASH_BYTES],
                        uint8_t out[HV_HASH_BYTES]) {
   crypto_generichash_state st;
@@ -45,21 +48,27 @@ static void hash_entry(const struct hv_ledger_entry *e,
   put_lp(&st, e->author);
   put_lp(&st, e->op);
   put_lp(&st, e->kind);
-  put_lp(&st, e->id);
+  crypto_generichash_update(&st, ih, HV_HASH_BYTES);
   crypto_generichash_update(&st, bh, HV_HASH_BYTES);
   crypto_generichash_final(&st, out, HV_HASH_BYTES);
 }
 
 void hv_ledger_hash(const struct hv_ledger_entry *e,
                     uint8_t out[HV_HASH_BYTES]) {
-  uint8_t bh[HV_HASH_BYTES];
+  uint8_t ih[HV_HASH_BYTES], bh[HV_HASH_BYTES];
+  hv_ledger_id_hash(e->id, ih);
   hv_ledger_body_hash(e->body, bh);
-  hash_entry(e, bh, out);
+  hash_entry(e, ih, bh, out);
 }
 
 void hv_ledger_body_hash(const char *body, uint8_t out[HV_HASH_BYTES]) {
   crypto_generichash(out, HV_HASH_BYTES, (const uint8_t *)body, strlen(body),
                      NULL, 0);
+}
+
+void hv_ledger_id_hash(const char *id, uint8_t out[HV_HASH_BYTES]) {
+  crypto_generichash(out, HV_HASH_BYTES, (const uint8_t *)id, strlen(id), NULL,
+                     0);
 }
 
 const char *hv_hash_hex(const uint8_t hash[HV_HASH_BYTES], char *buf) {
@@ -77,9 +86,10 @@ struct walk {
 };
 
 /* Checks one entry against the chain so far; HV_ETAMPER on the first bad.
- * bh: the body's hash when the body is withheld (e->body unused), else NULL. */
+ * ih: the id's hash when the id is withheld (e->id NULL), else NULL; bh: the
+ * body's hash when the body is withheld (e->body unused), else NULL. */
 static int walk_entry(struct walk *w, const struct hv_ledger_entry *e,
-                      const uint8_t *bh) {
+                      const uint8_t *ih, const uint8_t *bh) {
   uint8_t h[HV_HASH_BYTES];
   char hex[65];
   if (e->seq != w->expect_seq) {
@@ -98,17 +108,23 @@ static int walk_entry(struct walk *w, const struct hv_ledger_entry *e,
                         "reordered)",
                         (long long)e->seq, (long long)e->seq - 1);
   }
-  if (bh)
-    hash_entry(e, bh, h);
-  else
-    hv_ledger_hash(e, h);
+  uint8_t mine_ih[HV_HASH_BYTES], mine_bh[HV_HASH_BYTES];
+  if (ih == NULL) {
+    hv_ledger_id_hash(e->id, mine_ih);
+    ih = mine_ih;
+  }
+  if (bh == NULL) {
+    hv_ledger_body_hash(e->body, mine_bh);
+    bh = mine_bh;
+  }
+  hash_entry(e, ih, bh, h);
   if (memcmp(h, e->hash, HV_HASH_BYTES) != 0) {
     w->bad_seq = e->seq;
     return hv_error_set(w->err, HV_ETAMPER,
                         "entry %lld (%s %s %s): content does not match its "
                         "hash (recomputed %.16s…): the entry was changed",
-                        (long long)e->seq, e->op, e->kind, e->id,
-                        hv_hash_hex(h, hex));
+                        (long long)e->seq, e->op, e->kind,
+                        e->id ? e->id : "(id withheld)", hv_hash_hex(h, hex));
   }
   memcpy(w->prev, e->hash, HV_HASH_BYTES);
   w->expect_seq++;
@@ -123,7 +139,7 @@ struct projection {
 
 static int verify_entry(const struct hv_ledger_entry *e, void *ud) {
   struct projection *p = ud;
-  int rc = walk_entry(&p->w, e, NULL);
+  int rc = walk_entry(&p->w, e, NULL, NULL);
   /* The genesis entry, findings, acknowledgements and checks (ledger-only
    * records) write no object: nothing to project. */
   if (rc != HV_OK || strcmp(e->op, "genesis") == 0 ||
@@ -286,18 +302,22 @@ int hv_ledger_verify_dir(const char *dir, struct hv_verify_report *report,
  */
 
 /* One entry as an export line (borrowed e). With body 0 the body is
- * withheld and only its hash given: the line still verifies. */
-json_t *hv_ledger_entry_json(const struct hv_ledger_entry *e, int body) {
-  char t[32], ph[65], h[65], bh[65];
-  uint8_t bhash[HV_HASH_BYTES];
+ * withheld and only its hash given, with id 0 the id likewise (id null):
+ * the line still verifies, both enter the hash through their hashes. */
+json_t *hv_ledger_entry_json(const struct hv_ledger_entry *e, int body,
+                             int id) {
+  char t[32], ph[65], h[65], bh[65], ih[65];
+  uint8_t bhash[HV_HASH_BYTES], ihash[HV_HASH_BYTES];
   hv_ledger_body_hash(e->body, bhash);
+  hv_ledger_id_hash(e->id, ihash);
   json_t *j = json_pack(
-      "{s:I,s:s,s:I,s:s,s:s,s:s,s:s,s:I,s:s,s:s,s:s}", "seq",
+      "{s:I,s:s,s:I,s:s,s:s,s:s,s:o,s:s,s:I,s:s,s:s,s:s}", "seq",
       (json_int_t)e->seq, "time", hv_time_format(e->time_ms, t, sizeof t),
       "time_ms", (json_int_t)e->time_ms, "author", e->author, "op", e->op,
-      "kind", e->kind, "id", e->id, "version", (json_int_t)e->version,
-      "body_hash", hv_hash_hex(bhash, bh), "prev_hash",
-      hv_hash_hex(e->prev_hash, ph), "hash", hv_hash_hex(e->hash, h));
+      "kind", e->kind, "id", id ? json_string(e->id) : json_null(), "id_hash",
+      hv_hash_hex(ihash, ih), "version", (json_int_t)e->version, "body_hash",
+      hv_hash_hex(bhash, bh), "prev_hash", hv_hash_hex(e->prev_hash, ph),
+      "hash", hv_hash_hex(e->hash, h));
   if (j && body && json_object_set_new(j, "body", json_string(e->body))) {
     json_decref(j);
     return NULL;
@@ -307,7 +327,7 @@ json_t *hv_ledger_entry_json(const struct hv_ledger_entry *e, int body) {
 
 static int export_entry(const struct hv_ledger_entry *e, void *ud) {
   FILE *f = ud;
-  json_t *j = hv_ledger_entry_json(e, 1);
+  json_t *j = hv_ledger_entry_json(e, 1, 1);
   if (j == NULL)
     return HV_ENOMEM;
   int rc = json_dumpf(j, f, JSON_COMPACT | JSON_SORT_KEYS);
@@ -356,16 +376,20 @@ int hv_ledger_verify_export(FILE *f, struct hv_verify_report *report,
     json_error_t jerr;
     json_t *j = json_loads(line, 0, &jerr);
     json_int_t seq = 0, t = 0, v = 0;
-    const char *author = NULL, *op = NULL, *kind = NULL, *id = NULL,
-               *body = NULL, *bh = NULL, *ph = NULL, *h = NULL;
+    const char *author = NULL, *op = NULL, *kind = NULL, *body = NULL,
+               *bh = NULL, *ih = NULL, *ph = NULL, *h = NULL;
+    json_t *jid = NULL; /* a string, or null (or absent) when withheld */
     struct hv_ledger_entry e;
-    uint8_t body_hash[HV_HASH_BYTES];
+    uint8_t body_hash[HV_HASH_BYTES], id_hash[HV_HASH_BYTES];
     if (j == NULL ||
-        json_unpack(j, "{s:I,s:I,s:I,s:s,s:s,s:s,s:s,s?s,s?s,s:s,s:s}",
+        json_unpack(j, "{s:I,s:I,s:I,s:s,s:s,s:s,s?o,s?s,s?s,s?s,s:s,s:s}",
                     "seq", &seq, "time_ms", &t, "version", &v, "author",
-                    &author, "op", &op, "kind", &kind, "id", &id, "body",
-                    &body, "body_hash", &bh, "prev_hash", &ph, "hash",
-                    &h) != 0 ||
+                    &author, "op", &op, "kind", &kind, "id", &jid, "id_hash",
+                    &ih, "body", &body, "body_hash", &bh, "prev_hash", &ph,
+                    "hash", &h) != 0 ||
+        (jid && !json_is_string(jid) && !json_is_null(jid)) ||
+        (!json_is_string(jid) && ih == NULL) ||
+        (ih && hex_hash(ih, id_hash) != HV_OK) ||
         (body == NULL && bh == NULL) ||
         (bh && hex_hash(bh, body_hash) != HV_OK) ||
         hex_hash(ph, e.prev_hash) != HV_OK || hex_hash(h, e.hash) != HV_OK) {
@@ -374,6 +398,21 @@ int hv_ledger_verify_export(FILE *f, struct hv_verify_report *report,
       report->bad_seq = w.expect_seq;
       json_decref(j);
       break;
+    }
+    const char *id = json_string_value(jid); /* NULL: withheld */
+    if (id && ih) {
+      /* Both given: they must agree, or the id shown is not the one the
+       * hash covers. */
+      uint8_t mine[HV_HASH_BYTES];
+      hv_ledger_id_hash(id, mine);
+      if (memcmp(mine, id_hash, HV_HASH_BYTES) != 0) {
+        report->bad_seq = w.bad_seq = seq;
+        rc = hv_error_set(err, HV_ETAMPER,
+                          "entry %lld: id does not match id_hash",
+                          (long long)seq);
+        json_decref(j);
+        break;
+      }
     }
     if (body && bh) {
       /* Both given: they must agree. */
@@ -410,7 +449,8 @@ int hv_ledger_verify_export(FILE *f, struct hv_verify_report *report,
     e.id = id;
     e.body = body ? body : "";
     report->withheld += body == NULL;
-    rc = walk_entry(&w, &e, body ? NULL : body_hash);
+    report->ids_withheld += id == NULL;
+    rc = walk_entry(&w, &e, id ? NULL : id_hash, body ? NULL : body_hash);
     json_decref(j);
   }
   free(line);

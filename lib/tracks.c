@@ -564,30 +564,14 @@ static int inside_set(struct asset *a, int k, const uint32_t *now, size_t n) {
   return HV_OK;
 }
 
-/* Whether agreement ag is in force at t_ms: its terms and its separation
- * minima hold then. */
-static int agreement_in_force(const struct hv_object *ag, int64_t t_ms) {
-  return t_ms >= ag->from_ms && t_ms < ag->to_ms;
-}
-
-/* Whether agreement ag binds party: covered directly or through a
- * sponsor (hv_db_coverage). */
-static int agreement_binds(const struct hv_tracks *tr,
-                           const struct hv_object *ag, const char *party) {
-  enum hv_coverage c = hv_db_coverage(tr->db, ag, party);
-  return c == HV_COVER_DIRECT || c == HV_COVER_SPONSOR;
-}
-
 /* Whether agreement ag forbids the asset of report r in zone z; why gets
  * the term. */
 static int agreement_forbids(const struct hv_tracks *tr,
                              const struct hv_object *ag,
                              const struct hv_object *z,
                              const struct hv_position *r, const char **why) {
-  if (!agreement_in_force(ag, r->t_ms))
-    return 0;
-  if (!ag->u.agreement.nationwide &&
-      !hv_ids_contain(ag->u.agreement.scope, z->id))
+  if (!hv_agreement_in_force(ag, r->t_ms) ||
+      !hv_agreement_applies_in(ag, z->id))
     return 0;
   const char *term = NULL;
   if (is_aircraft(r->cls) &&
@@ -596,7 +580,7 @@ static int agreement_forbids(const struct hv_tracks *tr,
   else if (r->cls == HV_ASSET_GROUND_ARMED &&
            hv_ids_contain(ag->u.agreement.terms, "armed_presence"))
     term = "armed_presence";
-  if (term == NULL || !agreement_binds(tr, ag, r->party))
+  if (term == NULL || !hv_agreement_binds(tr->db, ag, r->party))
     return 0;
   *why = term;
   return 1;
@@ -1068,7 +1052,7 @@ static int sep_begin(struct hv_tracks *tr, int64_t t_ms,
   for (size_t i = 0; i < na; i++) {
     const struct hv_object *ag = hv_db_at(tr->db, HV_AGREEMENT, i);
     const struct hv_agreement_sep *sp = &ag->u.agreement.separation;
-    if (!agreement_in_force(ag, t_ms) ||
+    if (!hv_agreement_in_force(ag, t_ms) ||
         !(sp->has_horizontal || sp->has_vertical || sp->has_lookahead))
       continue;
     const struct hv_object **v =
@@ -1111,7 +1095,7 @@ static const uint64_t *party_bits(struct hv_tracks *tr, uint32_t p) {
   const char *id = tr->parties[p];
   for (size_t k = 0; k < tr->n_sep_ag; k++) {
     const struct hv_object *ag = tr->sep_ag[k];
-    if (agreement_binds(tr, ag, id) ||
+    if (hv_agreement_binds(tr->db, ag, id) ||
         hv_ids_contain(ag->u.agreement.guarantors, id))
       w[k / 64] |= 1ull << (k % 64);
   }

@@ -13,14 +13,16 @@ def lp(s):
     return struct.pack("<I", len(b)) + b
 
 
-def body_hash(e):
-    """The body's BLAKE2b-256; a redacted entry carries only body_hash."""
-    if "body" in e:
-        h = hashlib.blake2b(e["body"].encode("utf-8"), digest_size=32).digest()
-        if "body_hash" in e and e["body_hash"] != h.hex():
+def part_hash(e, name):
+    """The BLAKE2b-256 of e[name] ("id" or "body") as it enters the hash. A
+    copy may withhold it (body absent, id null) and carry only name_hash;
+    when both are given they must agree. None when they do not."""
+    if e.get(name) is not None:
+        h = hashlib.blake2b(e[name].encode("utf-8"), digest_size=32).digest()
+        if name + "_hash" in e and e[name + "_hash"] != h.hex():
             return None
         return h
-    return bytes.fromhex(e["body_hash"])
+    return bytes.fromhex(e[name + "_hash"])
 
 
 def main():
@@ -28,16 +30,20 @@ def main():
     n = 0
     with open(sys.argv[1], encoding="utf-8") as f:
         for n, line in enumerate(f, 1):
-            e = json.loads(line)
-            bh = body_hash(e)
-            if bh is None:
-                print(f"entry {n}: body does not match body_hash")
+            try:
+                e = json.loads(line)
+                ih, bh = part_hash(e, "id"), part_hash(e, "body")
+            except (ValueError, KeyError, TypeError, AttributeError):
+                print(f"entry {n}: not a ledger entry")
+                return 3
+            if ih is None or bh is None:
+                what = "id" if ih is None else "body"
+                print(f"entry {n}: {what} does not match {what}_hash")
                 return 3
             h = hashlib.blake2b(
                 prev
                 + struct.pack("<QQQ", e["seq"], e["time_ms"], e["version"])
-                + lp(e["author"]) + lp(e["op"]) + lp(e["kind"]) + lp(e["id"])
-                + bh,
+                + lp(e["author"]) + lp(e["op"]) + lp(e["kind"]) + ih + bh,
                 digest_size=32)
             if e["seq"] != n or bytes.fromhex(e["prev_hash"]) != prev:
                 print(f"entry {n}: out of chain")

@@ -207,5 +207,16 @@ void hv__h_acks(struct hv__req *r) {
                 "pending", (json_int_t)(st.n - st.n_acked), "recipients", rows)
           : NULL;
   hv_ack_status_free(&st);
+  if (doc && k == HV_SITE && o->u.site.review_by_ms != HV_TIME_OPEN) {
+    /* The agency renews a site's notification by review_by; past it the
+     * site still protects, and the notification is overdue for review. */
+    char rb[40];
+    json_object_set_new(
+        doc, "review_by",
+        json_string(hv_time_format(o->u.site.review_by_ms, rb, sizeof rb)));
+    json_object_set_new(
+        doc, "review_overdue",
+        json_boolean(hv_time_now_ms() >= o->u.site.review_by_ms));
+  }
   hv__reply(r, 200, doc);
 }

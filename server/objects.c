@@ -408,12 +408,14 @@ out:
 struct history {
   struct hv__req *r;
   json_t *items;
+  int last_hidden; /* the last entry's id was withheld from the caller */
 };
 
 static int history_entry(const struct hv_ledger_entry *e, void *ud) {
   struct history *h = ud;
-  if (json_array_append_new(h->items,
-                            hv_ledger_entry_view_json(&h->r->who, e)) != 0) {
+  json_t *j = hv_ledger_entry_view_json(&h->r->who, e);
+  h->last_hidden = j && json_is_null(json_object_get(j, "id"));
+  if (json_array_append_new(h->items, j) != 0) {
     json_decref(h->items);
     h->items = NULL;
     return 1;
@@ -429,8 +431,9 @@ void hv__h_history(struct hv__req *r) {
     return;
   }
   /* A deleted object keeps its history: entries are never hidden, their
-   * bodies are withheld as need-to-know says (hv_ledger_entry_view_json). */
-  struct history h = {r, json_array()};
+   * bodies (and, for what the caller may not see at all, their ids) are
+   * withheld as need-to-know says (hv_ledger_entry_view_json). */
+  struct history h = {r, json_array(), 0};
   int rc = h.items ? hv_ledger_history(r->srv->db, k, r->id, history_entry, &h)
                    : HV_ENOMEM;
   if (rc > 0) /* history_entry stopped the walk (no memory) */
@@ -440,7 +443,10 @@ void hv__h_history(struct hv__req *r) {
   if (rc != HV_OK) {
     json_decref(h.items);
     hv__fail_lib(r, rc, NULL);
-  } else if (json_array_size(h.items) == 0) {
+  } else if (json_array_size(h.items) == 0 || (o == NULL && h.last_hidden)) {
+    /* Nothing wrote it, or it was deleted while the caller could not see
+     * it at all (a blind notification, a token): to the caller it does not
+     * exist, the same reply as for an id never used. */
     json_decref(h.items);
     hv__fail(r, 404, "not_found", NULL, "no %s \"%s\"", hv_kind_name(k), r->id);
   } else {

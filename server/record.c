@@ -5,7 +5,8 @@
  *
  * Need-to-know: ledger entries are all listed, each through
  * hv_ledger_entry_view_json(), which withholds a body the caller may not
- * see in full (its hash stays, so the copy verifies). Token listings never
+ * see in full, and the id of an object it may not see at all (their hashes
+ * stay, so the copy verifies). Token listings never
  * carry a token's hash; the token text exists only in the reply to its
  * creation.
  *

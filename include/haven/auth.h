@@ -90,10 +90,10 @@ enum hv_visibility {
  *   "audience" (guarantors of its zone or corridor, notifier of its site
  *   or movement);
  *   it is hidden from everyone else. Its ledger entry stays listed for
- *   all, with the body withheld (hv_ledger_entry_view_json).
+ *   all, with the body and the id withheld (hv_ledger_entry_view_json).
  * - an acknowledgement (kind HV_ACK, doc its recorded body, haven/notify.h)
  *   is seen in full by the party that acknowledged and hidden from the
- *   others (its ledger entry stays listed, body withheld); the notifier
+ *   others (its ledger entry stays listed, body and id withheld); the notifier
  *   reads acknowledgements through hv_db_ack_status.
  * - a recorded check (kind HV_CHECK, doc its recorded body, haven/check.h)
  *   is seen in full by the party that asked (receipt.author) and hidden
@@ -109,8 +109,12 @@ json_t *hv_object_view_json(const struct hv_principal *who,
                             const struct hv_object *obj);
 
 /* An entry as who may see it (hv_ledger_entry_json): its body is withheld
- * (body_hash only) unless who may see the object it wrote in full; entries
- * are never hidden, so every copy verifies. Caller owns the result. */
+ * (body_hash only) unless who may see the object it wrote in full, and its
+ * id too (id null, id_hash only) when who may not see that object at all
+ * (hv_visibility HV_VIS_HIDDEN: a blind notification, a token, another's
+ * finding, check or acknowledgement). Entries themselves are never left
+ * out, so every copy verifies. who and e are borrowed; caller owns the
+ * result (NULL on no memory). */
 json_t *hv_ledger_entry_view_json(const struct hv_principal *who,
                                   const struct hv_ledger_entry *e);
 

@@ -114,6 +114,17 @@ enum hv_coverage hv_db_coverage(const struct hv_db *db,
                                 const struct hv_object *agreement,
                                 const char *party);
 
+/* The agreement rule shared by the live picture and the checks
+ * (docs/formats.md): agreement a is in force at t_ms when valid_from <=
+ * t_ms < valid_to; it binds party when it covers it directly or through a
+ * sponsor (hv_db_coverage, excluded parties are not bound); it applies in
+ * zone when it is nationwide or lists the zone in its scope. Pure
+ * functions of their arguments; hv_agreement_binds reads db. */
+int hv_agreement_in_force(const struct hv_object *a, int64_t t_ms);
+int hv_agreement_binds(const struct hv_db *db, const struct hv_object *a,
+                       const char *party);
+int hv_agreement_applies_in(const struct hv_object *a, const char *zone);
+
 /* Agreements valid at t_ms that cover party id (directly or through its
  * sponsors; excluded parties are not covered). Appends to *out.
  * Errors: HV_ENOTFOUND, HV_ENOMEM. */

@@ -7,13 +7,15 @@
  *
  *   hash_n = BLAKE2b-256( hash_{n-1} || u64le(seq) || u64le(time_ms)
  *                         || u64le(version) || lp(author) || lp(op)
- *                         || lp(kind) || lp(id) || BLAKE2b-256(body) )
+ *                         || lp(kind) || BLAKE2b-256(id) || BLAKE2b-256(body) )
  *
- * where lp(s) = u32le(byte length of s) || s, and hash_0 is 32 zero bytes.
- * The body enters through its own hash, so that a copy of the chain may
- * withhold a body (need-to-know) and still verify.
+ * where lp(s) = u32le(byte length of s) || s, hash_0 is 32 zero bytes, and
+ * the id's and the body's hashes enter as their 32 raw bytes (id_hash and
+ * body_hash of an export). The id and the body enter through their own
+ * hashes, so that a copy of the chain may withhold a body, or an id and a
+ * body (need-to-know), and still verify.
  * Entry 1 is the genesis entry (op "genesis", kind "store") naming the
- * store. docs/ledger.md gives the definition and an independent check.
+ * store. docs/record.md gives the definition and an independent check.
  */
 #ifndef HAVEN_LEDGER_H
 #define HAVEN_LEDGER_H
@@ -50,15 +52,21 @@ void hv_ledger_hash(const struct hv_ledger_entry *e,
 /* The BLAKE2b-256 of a body's bytes, as it enters the entry's hash. */
 void hv_ledger_body_hash(const char *body, uint8_t out[HV_HASH_BYTES]);
 
+/* The BLAKE2b-256 of an id's bytes, as it enters the entry's hash. It names
+ * the id without showing it only as well as the id is hard to guess: anyone
+ * can hash a candidate id and compare. */
+void hv_ledger_id_hash(const char *id, uint8_t out[HV_HASH_BYTES]);
+
 /* Writes the lowercase hex of a hash into buf (size >= 65). */
 const char *hv_hash_hex(const uint8_t hash[HV_HASH_BYTES], char *buf);
 
 /* The outcome of a verification. */
 struct hv_verify_report {
-  int64_t entries;   /* entries checked */
-  int64_t bad_seq;   /* first bad entry (0 when none) */
-  int64_t withheld;  /* entries of an export whose body was withheld */
-  char head_hex[65]; /* hash of the last good entry */
+  int64_t entries;      /* entries checked */
+  int64_t bad_seq;      /* first bad entry (0 when none) */
+  int64_t withheld;     /* entries of an export whose body was withheld */
+  char head_hex[65];    /* hash of the last good entry */
+  int64_t ids_withheld; /* entries of an export whose id was withheld */
 };
 
 /*
@@ -84,13 +92,18 @@ int hv_ledger_verify_dir(const char *dir, struct hv_verify_report *report,
 int hv_ledger_export(struct hv_db *db, FILE *f, struct hv_error *err);
 
 /* One entry as a line of an export (an object; caller owns it): seq, time,
- * time_ms, author, op, kind, id, version, body_hash, prev_hash, hash, and
- * the body as a string when body is non-zero. A line without its body still
- * verifies: the body enters the hash through body_hash. NULL on no memory. */
-json_t *hv_ledger_entry_json(const struct hv_ledger_entry *e, int body);
+ * time_ms, author, op, kind, id (a string when id is non-zero, else null),
+ * id_hash, version, body_hash, prev_hash, hash, and the body as a string
+ * when body is non-zero. A line without its body or its id still verifies:
+ * they enter the hash through body_hash and id_hash. e is borrowed. NULL on
+ * no memory. */
+json_t *hv_ledger_entry_json(const struct hv_ledger_entry *e, int body, int id);
 
-/* Verifies an exported chain read from f, without any store. Errors as
- * hv_ledger_verify plus HV_EPARSE (line not an entry). */
+/* Verifies an exported chain read from f, without any store. A line's id
+ * may be null (or absent) when it has id_hash, its body absent when it has
+ * body_hash; when both an id and id_hash (or a body and body_hash) are
+ * given they must agree. Errors as hv_ledger_verify plus HV_EPARSE (line
+ * not an entry). */
 int hv_ledger_verify_export(FILE *f, struct hv_verify_report *report,
                             struct hv_error *err);
 

@@ -194,7 +194,8 @@ author, op, kind, oid = "coordinator", "create", "party", "mallory"
 body = '{"id":"mallory","kind":"state","name":"Mallory","version":1}'
 lp = lambda s: struct.pack("<I", len(s.encode())) + s.encode()
 h = hashlib.blake2b(prev + struct.pack("<QQQ", seq, t, v) + lp(author)
-                    + lp(op) + lp(kind) + lp(oid)
+                    + lp(op) + lp(kind)
+                    + hashlib.blake2b(oid.encode(), digest_size=32).digest()
                     + hashlib.blake2b(body.encode(), digest_size=32).digest(),
                     digest_size=32)
 print(f"INSERT INTO ledger VALUES({seq},{t},'{author}','{op}','{kind}',"
@@ -229,7 +230,8 @@ body = body.replace("Turkey", "Turkmenistan")
 assert "Turkmenistan" in body
 lp = lambda s: struct.pack("<I", len(s.encode())) + s.encode()
 h = hashlib.blake2b(bytes(prev) + struct.pack("<QQQ", seq, t, v) + lp(author)
-                    + lp(op) + lp(kind) + lp(oid)
+                    + lp(op) + lp(kind)
+                    + hashlib.blake2b(oid.encode(), digest_size=32).digest()
                     + hashlib.blake2b(body.encode(), digest_size=32).digest(),
                     digest_size=32)
 db.execute("UPDATE ledger SET body=?, hash=? WHERE seq=3", (body, h.digest()))
@@ -271,11 +273,15 @@ for n, line in enumerate(open(sys.argv[1], encoding="utf-8"), 1):
     assert e["seq"] == n and bytes.fromhex(e["prev_hash"]) == prev, n
     h = hashlib.blake2b(prev + struct.pack("<QQQ", e["seq"], e["time_ms"],
                         e["version"]) + lp(e["author"]) + lp(e["op"])
-                        + lp(e["kind"]) + lp(e["id"])
+                        + lp(e["kind"])
+                        + hashlib.blake2b(e["id"].encode(),
+                                          digest_size=32).digest()
                         + hashlib.blake2b(e["body"].encode(),
                                           digest_size=32).digest(),
                         digest_size=32)
     assert h.hexdigest() == e["hash"], n
+    assert e["id_hash"] == hashlib.blake2b(e["id"].encode(),
+                                           digest_size=32).hexdigest(), n
     prev = h.digest()
     if n == 1:
         assert e["op"] == "genesis" and e["kind"] == "store", e
@@ -300,6 +306,28 @@ sed '6s/"author":"coordinator"/"author":"Coordinator"/' chain.ndjson \
   >x-author.ndjson
 ! cmp -s chain.ndjson x-author.ndjson || fail "sed did not change line 6"
 export_broken_at x-author.ndjson 6 "entry 6's author"
+
+# The id of entry 3 (party "tr"): changed with its id_hash kept, changed
+# with id_hash dropped, withheld (null) with id_hash kept — that one
+# verifies: the id enters the hash through id_hash — and withheld with
+# id_hash dropped (nothing left to hash: not an entry).
+grep -q '"id":"tr",' <(sed -n 3p chain.ndjson) || fail "line 3 is not tr's"
+sed '3s/"id":"tr",/"id":"tq",/' chain.ndjson >x-id.ndjson
+export_broken_at x-id.ndjson 3 "entry 3's id, id_hash kept"
+grep -q 'id does not match id_hash' err.txt || fail "x-id: $(cat err.txt)"
+sed -E '3s/"id":"tr",/"id":"tq",/; 3s/"id_hash":"[0-9a-f]+",//' chain.ndjson \
+  >x-id-nohash.ndjson
+export_broken_at x-id-nohash.ndjson 3 "entry 3's id, id_hash dropped"
+sed '3s/"id":"tr",/"id":null,/' chain.ndjson >x-id-null.ndjson
+run haven ledger verify --file x-id-null.ndjson
+[[ $rc == 0 ]] || fail "an export with an id withheld: exit $rc"
+grep -q "^ledger ok: $N entries, head $HEAD$" out.txt ||
+  fail "an export with an id withheld: not the store's head"
+grep -q "^(1 entries carried their id's hash only" out.txt ||
+  fail "an export with an id withheld: not counted"
+sed -E '3s/"id":"tr",/"id":null,/; 3s/"id_hash":"[0-9a-f]+",//' chain.ndjson \
+  >x-id-none.ndjson
+export_broken_at x-id-none.ndjson 3 "entry 3's id and id_hash both gone"
 
 sed '5d' chain.ndjson >x-drop.ndjson
 export_broken_at x-drop.ndjson 5 "line 5 dropped"

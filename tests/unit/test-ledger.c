@@ -439,8 +439,8 @@ static void test_genesis(void **state) {
 /* hash_n per haven/ledger.h, written out independently of ledger.c. */
 static void spec_hash(const struct hv_ledger_entry *e,
                       uint8_t out[HV_HASH_BYTES]) {
-  size_t cap = HV_HASH_BYTES + 24 + 4 * 4 + strlen(e->author) + strlen(e->op) +
-               strlen(e->kind) + strlen(e->id) + HV_HASH_BYTES;
+  size_t cap = HV_HASH_BYTES + 24 + 3 * 4 + strlen(e->author) + strlen(e->op) +
+               strlen(e->kind) + HV_HASH_BYTES + HV_HASH_BYTES;
   uint8_t *buf = malloc(cap), *p = buf;
   assert_non_null(buf);
   memcpy(p, e->prev_hash, HV_HASH_BYTES);
@@ -449,14 +449,18 @@ static void spec_hash(const struct hv_ledger_entry *e,
   for (int k = 0; k < 3; k++)
     for (int i = 0; i < 8; i++)
       *p++ = (uint8_t)((uint64_t)nums[k] >> (8 * i));
-  const char *strs[] = {e->author, e->op, e->kind, e->id};
-  for (int k = 0; k < 4; k++) {
+  const char *strs[] = {e->author, e->op, e->kind};
+  for (int k = 0; k < 3; k++) {
     uint32_t n = (uint32_t)strlen(strs[k]);
     for (int i = 0; i < 4; i++)
       *p++ = (uint8_t)(n >> (8 * i));
     memcpy(p, strs[k], n);
     p += n;
   }
+  /* The id enters through its own BLAKE2b-256, as 32 bytes. */
+  crypto_generichash(p, HV_HASH_BYTES, (const uint8_t *)e->id, strlen(e->id),
+                     NULL, 0);
+  p += HV_HASH_BYTES;
   /* The body enters through its own BLAKE2b-256. */
   crypto_generichash(p, HV_HASH_BYTES, (const uint8_t *)e->body,
                      strlen(e->body), NULL, 0);
@@ -580,6 +584,71 @@ static void test_hash_deterministic_and_complete(void **state) {
   hv_ledger_hash(&a, h0);
   hv_ledger_hash(&b, h1);
   assert_memory_not_equal(h0, h1, HV_HASH_BYTES);
+  /* Between kind (length-prefixed) and id (hashed) as well. */
+  a = base;
+  b = base;
+  a.kind = "zonex";
+  a.id = "";
+  b.kind = "zone";
+  b.id = "x";
+  hv_ledger_hash(&a, h0);
+  hv_ledger_hash(&b, h1);
+  assert_memory_not_equal(h0, h1, HV_HASH_BYTES);
+}
+
+/* The id enters as BLAKE2b-256(id), 32 bytes: hv_ledger_id_hash is that
+ * hash, and the entry hash depends on the id only through it (the
+ * definition spelt out byte by byte, with the id's hash put in directly). */
+static void test_hash_id_through_its_hash(void **state) {
+  (void)state;
+  const char *id = "it-blind-clinic";
+  uint8_t ih[HV_HASH_BYTES], want[HV_HASH_BYTES];
+  hv_ledger_id_hash(id, ih);
+  crypto_generichash(want, sizeof want, (const uint8_t *)id, strlen(id), NULL,
+                     0);
+  assert_memory_equal(ih, want, HV_HASH_BYTES);
+  /* The empty id too (a fixed-length hash, never empty). */
+  hv_ledger_id_hash("", ih);
+  crypto_generichash(want, sizeof want, (const uint8_t *)"", 0, NULL, 0);
+  assert_memory_equal(ih, want, HV_HASH_BYTES);
+
+  struct hv_ledger_entry e = {.seq = 9,
+                              .time_ms = 1795303744394,
+                              .version = 2,
+                              .author = "ocha",
+                              .op = "update",
+                              .kind = "site",
+                              .id = id,
+                              .body = "{\"x\":1}"};
+  uint8_t buf[HV_HASH_BYTES + 24 + 4 + 4 + 4 + 4 + 6 + 4 + 2 * HV_HASH_BYTES];
+  uint8_t *p = buf;
+  memset(p, 0x11, HV_HASH_BYTES);
+  memcpy(e.prev_hash, p, HV_HASH_BYTES);
+  p += HV_HASH_BYTES;
+  const int64_t nums[] = {e.seq, e.time_ms, e.version};
+  for (int k = 0; k < 3; k++)
+    for (int i = 0; i < 8; i++)
+      *p++ = (uint8_t)((uint64_t)nums[k] >> (8 * i));
+  const char *strs[] = {e.author, e.op, e.kind};
+  for (int k = 0; k < 3; k++) {
+    uint32_t len = (uint32_t)strlen(strs[k]);
+    for (int i = 0; i < 4; i++)
+      *p++ = (uint8_t)(len >> (8 * i));
+    memcpy(p, strs[k], len);
+    p += len;
+  }
+  hv_ledger_id_hash(id, p);
+  p += HV_HASH_BYTES;
+  hv_ledger_body_hash(e.body, p);
+  p += HV_HASH_BYTES;
+  assert_int_equal((size_t)(p - buf), sizeof buf);
+  uint8_t h[HV_HASH_BYTES];
+  crypto_generichash(want, sizeof want, buf, sizeof buf, NULL, 0);
+  hv_ledger_hash(&e, h);
+  assert_memory_equal(h, want, HV_HASH_BYTES);
+  /* The id's bytes themselves appear nowhere in what is hashed. */
+  for (size_t i = 0; i + strlen(id) <= sizeof buf; i++)
+    assert_true(memcmp(buf + i, id, strlen(id)) != 0);
 }
 
 static void test_hash_hex(void **state) {
@@ -1000,6 +1069,12 @@ static void test_export_verifies(void **state) {
                         g.id[i + 1]);
     assert_string_equal(json_string_value(json_object_get(j, "hash")),
                         hv_hash_hex(g.hash[i + 1], hex));
+    /* id_hash is the BLAKE2b-256 of the id. */
+    uint8_t ih[HV_HASH_BYTES];
+    crypto_generichash(ih, sizeof ih, (const uint8_t *)g.id[i + 1],
+                       strlen(g.id[i + 1]), NULL, 0);
+    assert_string_equal(json_string_value(json_object_get(j, "id_hash")),
+                        hv_hash_hex(ih, hex));
     static const char *const members[] = {"time", "time_ms",  "author",
                                           "op",   "kind",     "version",
                                           "body", "prev_hash"};
@@ -1137,6 +1212,173 @@ static void test_export_tampered(void **state) {
   free_lines(lines, n);
 }
 
+/* line (an export line) with member key set to value (taken), or removed
+ * when value is NULL, as export lines are written. Caller frees. */
+static char *edit_member(const char *line, const char *key, json_t *value) {
+  json_error_t jerr;
+  json_t *j = json_loads(line, 0, &jerr);
+  assert_non_null(j);
+  if (value)
+    assert_int_equal(json_object_set_new(j, key, value), 0);
+  else
+    assert_int_equal(json_object_del(j, key), 0);
+  char *out = json_dumps(j, JSON_COMPACT | JSON_SORT_KEYS);
+  assert_non_null(out);
+  json_decref(j);
+  return out;
+}
+
+/* Verifies the export with line k replaced by repl (taken). */
+static int verify_with(const char *name, char **lines, size_t n, size_t k,
+                       char *repl, struct hv_verify_report *rep,
+                       struct hv_error *err) {
+  size_t order[MAX_ENTRIES + 1] = {0};
+  assert_true(n <= MAX_ENTRIES + 1);
+  identity(order, n);
+  char *saved = lines[k];
+  lines[k] = repl;
+  int rc = verify_lines(name, lines, order, n, rep, err);
+  lines[k] = saved;
+  free(repl);
+  return rc;
+}
+
+/* The id enters the hash through id_hash: a copy may withhold it (id null)
+ * and still verify; an id changed behind its id_hash, or with its id_hash
+ * recomputed, does not. */
+static void test_export_id_withheld_and_tampered(void **state) {
+  (void)state;
+  size_t n;
+  char **lines = export_lines(&n);
+  assert_int_equal(n, g.n);
+  struct hv_verify_report rep;
+  struct hv_error err;
+  size_t k = (size_t)g.seq_tr - 1;
+  char hex[65];
+  assert_non_null(strstr(lines[k], "\"id\":\"tr\""));
+
+  /* Withheld: id null, id_hash kept. Same head as the store's. */
+  assert_int_equal(verify_with("i-null.ndjson", lines, n, k,
+                               edit_member(lines[k], "id", json_null()), &rep,
+                               &err),
+                   HV_OK);
+  assert_int_equal(rep.entries, g.n);
+  assert_int_equal(rep.ids_withheld, 1);
+  assert_int_equal(rep.withheld, 0);
+  assert_string_equal(rep.head_hex, hv_hash_hex(g.hash[g.n], hex));
+  /* Withheld by leaving the member out: the same. */
+  assert_int_equal(verify_with("i-absent.ndjson", lines, n, k,
+                               edit_member(lines[k], "id", NULL), &rep, &err),
+                   HV_OK);
+  assert_int_equal(rep.ids_withheld, 1);
+  /* Id and body both withheld. */
+  char *both = edit_member(lines[k], "id", json_null());
+  assert_int_equal(verify_with("i-both.ndjson", lines, n, k,
+                               edit_member(both, "body", NULL), &rep, &err),
+                   HV_OK);
+  free(both);
+  assert_int_equal(rep.ids_withheld, 1);
+  assert_int_equal(rep.withheld, 1);
+  assert_string_equal(rep.head_hex, hv_hash_hex(g.hash[g.n], hex));
+
+  /* The id changed, its id_hash kept: they disagree. */
+  assert_int_equal(verify_with("i-changed.ndjson", lines, n, k,
+                               edit_member(lines[k], "id", json_string("tq")),
+                               &rep, &err),
+                   HV_ETAMPER);
+  assert_int_equal(rep.bad_seq, g.seq_tr);
+  assert_non_null(strstr(err.msg, "id does not match id_hash"));
+  /* The id changed, id_hash dropped: the entry's hash no longer holds. */
+  char *noh = edit_member(lines[k], "id_hash", NULL);
+  assert_int_equal(verify_with("i-nohash.ndjson", lines, n, k,
+                               edit_member(noh, "id", json_string("tq")), &rep,
+                               &err),
+                   HV_ETAMPER);
+  free(noh);
+  assert_int_equal(rep.bad_seq, g.seq_tr);
+  assert_int_equal(rep.entries, g.seq_tr - 1);
+  /* The id changed and its id_hash recomputed to match: the same. */
+  uint8_t ih[HV_HASH_BYTES];
+  hv_ledger_id_hash("tq", ih);
+  char *re = edit_member(lines[k], "id", json_string("tq"));
+  assert_int_equal(
+      verify_with("i-rehashed.ndjson", lines, n, k,
+                  edit_member(re, "id_hash", json_string(hv_hash_hex(ih, hex))),
+                  &rep, &err),
+      HV_ETAMPER);
+  free(re);
+  assert_int_equal(rep.bad_seq, g.seq_tr);
+  /* Withheld, with id_hash changed: the entry's hash no longer holds. */
+  char *wh = edit_member(lines[k], "id", json_null());
+  hv_ledger_id_hash("tr", ih);
+  ih[0] ^= 1;
+  assert_int_equal(
+      verify_with("i-null-bad.ndjson", lines, n, k,
+                  edit_member(wh, "id_hash", json_string(hv_hash_hex(ih, hex))),
+                  &rep, &err),
+      HV_ETAMPER);
+  free(wh);
+  assert_int_equal(rep.bad_seq, g.seq_tr);
+  /* Neither id nor id_hash: nothing to hash, not an entry. */
+  char *none = edit_member(lines[k], "id", json_null());
+  assert_int_equal(verify_with("i-none.ndjson", lines, n, k,
+                               edit_member(none, "id_hash", NULL), &rep, &err),
+                   HV_EPARSE);
+  free(none);
+  assert_int_equal(rep.bad_seq, g.seq_tr);
+  /* An id that is not a string. */
+  assert_int_equal(verify_with("i-number.ndjson", lines, n, k,
+                               edit_member(lines[k], "id", json_integer(7)),
+                               &rep, &err),
+                   HV_EPARSE);
+  free_lines(lines, n);
+}
+
+/* hv_ledger_entry_json with the id withheld: id null, id_hash given, and
+ * the line verifies as a one-entry chain would from entry 1. */
+static void test_entry_json_withholds_id(void **state) {
+  (void)state;
+  struct hv_ledger_entry e = {.seq = 1,
+                              .time_ms = 1488326400123,
+                              .version = 1,
+                              .author = "coordinator",
+                              .op = "genesis",
+                              .kind = "store",
+                              .id = "secret-id",
+                              .body = "{}"};
+  hv_ledger_hash(&e, e.hash);
+  json_t *j = hv_ledger_entry_json(&e, 0, 0);
+  assert_non_null(j);
+  assert_true(json_is_null(json_object_get(j, "id")));
+  assert_null(json_object_get(j, "body"));
+  char *text = json_dumps(j, JSON_COMPACT | JSON_SORT_KEYS);
+  assert_non_null(text);
+  assert_null(strstr(text, "secret-id"));
+  uint8_t ih[HV_HASH_BYTES];
+  char hex[65];
+  hv_ledger_id_hash("secret-id", ih);
+  assert_string_equal(json_string_value(json_object_get(j, "id_hash")),
+                      hv_hash_hex(ih, hex));
+  json_decref(j);
+  FILE *f = tmpfile();
+  assert_non_null(f);
+  fprintf(f, "%s\n", text);
+  free(text);
+  rewind(f);
+  struct hv_verify_report rep;
+  struct hv_error err = {0};
+  assert_int_equal(hv_ledger_verify_export(f, &rep, &err), HV_OK);
+  fclose(f);
+  assert_int_equal(rep.ids_withheld, 1);
+  assert_int_equal(rep.withheld, 1);
+  assert_string_equal(rep.head_hex, hv_hash_hex(e.hash, hex));
+  /* With its id: the id shown. */
+  j = hv_ledger_entry_json(&e, 1, 1);
+  assert_string_equal(json_string_value(json_object_get(j, "id")), "secret-id");
+  assert_string_equal(json_string_value(json_object_get(j, "body")), "{}");
+  json_decref(j);
+}
+
 /* An export written after an update and reopen still matches the store. */
 static void test_export_after_reopen(void **state) {
   (void)state;
@@ -1176,6 +1418,7 @@ int main(void) {
       cmocka_unit_test(test_genesis),
       cmocka_unit_test(test_stored_hashes_follow_spec),
       cmocka_unit_test(test_hash_deterministic_and_complete),
+      cmocka_unit_test(test_hash_id_through_its_hash),
       cmocka_unit_test(test_hash_hex),
       cmocka_unit_test(test_each_and_history),
       cmocka_unit_test(test_tamper_body_byte),
@@ -1195,6 +1438,8 @@ int main(void) {
       cmocka_unit_test(test_verify_dir),
       cmocka_unit_test(test_export_verifies),
       cmocka_unit_test(test_export_tampered),
+      cmocka_unit_test(test_export_id_withheld_and_tampered),
+      cmocka_unit_test(test_entry_json_withholds_id),
       cmocka_unit_test(test_export_after_reopen),
   };
   return cmocka_run_group_tests(tests, group_setup, group_teardown);
