@@ -786,8 +786,32 @@ static void test_site_acks(void **state) {
   json_t *row = ack_row("sites", "it-ack-site", "syr-gov", &st);
   assert_true(json_is_true(json_object_get(row, "acknowledged")));
   assert_int_equal(json_array_size(json_object_get(st, "recipients")), 1);
+  /* No review date: no review members. */
+  assert_null(json_object_get(st, "review_overdue"));
   json_decref(st);
   json_decref(v1);
+
+  /* Review dates: one passed (overdue, still listed), one to come. */
+  const char *const ids[2] = {"it-review-past", "it-review-future"};
+  const char *const dates[2] = {"2020-01-01", "2099-01-01"};
+  for (int i = 0; i < 2; i++) {
+    json_t *s = it_new_doc("sites", ids[i], "ocha");
+    json_t *props = json_object_get(s, "properties");
+    json_object_set_new(props, "recipients", json_pack("[s]", "syr-gov"));
+    json_object_set_new(props, "review_by", json_string(dates[i]));
+    assert_int_equal(it_send(&g.srv, "POST", g.ocha, "/v1/sites", s, &r), 201);
+    it_resp_free(&r);
+    json_decref(s);
+    char path[128];
+    snprintf(path, sizeof path, "/v1/sites/%s/acks", ids[i]);
+    assert_int_equal(it_get(&g.srv, g.ocha, path, &r), 200);
+    REQUIRE(json_is_boolean(json_object_get(r.json, "review_overdue")),
+            "%s: no review_overdue: %s", path, it_show(&r));
+    assert_int_equal(json_is_true(json_object_get(r.json, "review_overdue")),
+                     i == 0);
+    assert_true(strncmp(it_jstr(r.json, "review_by"), dates[i], 10) == 0);
+    it_resp_free(&r);
+  }
 }
 
 /* ---- probing ------------------------------------------------------------- */
