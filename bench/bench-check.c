@@ -31,10 +31,26 @@
  * per check for both, the ratio of the p50s, and the target (p99 <= 1 ms
  * in-process): PASS or MISS.
  *
- * usage: bench-check SOURCE_DIR SCENARIO_DIR SCRATCH_DIR [OPS]
+ * usage: bench-check SOURCE_DIR SCENARIO_DIR SCRATCH_DIR [OPS] [--ops-json FILE]
  *   SOURCE_DIR   the repository (for data/scenario/)
  *   SCENARIO_DIR mkscenario's output (mkscenario data/src DIR)
  *   SCRATCH_DIR  an empty directory for the store and generated files
+ *
+ * The store is built once: when SCRATCH_DIR/db already holds 100,000 sites
+ * it is reused as it is (no import).
+ *
+ * With --ops-json FILE (for bench/bench-checks-api.sh): the store as above,
+ * then OPS operations (default 10,000) of the same distribution but from
+ * their own seed, so the same whether the store was just built or reused,
+ * written to FILE one a line, "AUTHOR<TAB>VERDICT<TAB>BODY", BODY the JSON
+ * of POST /v1/checks (hv_operation_json without "author") and VERDICT what
+ * hv_check answers AUTHOR. The operations timed are those bodies read back
+ * with hv_operation_from_json, as the server reads them: an untimed pass,
+ * one timed pass of hv_check, then one of what the server does for a check
+ * but HTTP (hv_check, hv_db_record_check: one ledger entry and one commit
+ * each, hv_verdict_json serialized). No brute-force baseline in this mode.
+ * The last line is "inproc check_p50_us=... check_p99_us=...
+ * record_p50_us=... record_p99_us=...".
  * The shared data are read from $HAVEN_SHARED_DATA (default
  * SOURCE_DIR/../shared/data).
  */
@@ -245,6 +261,126 @@ static void make_op(struct hv_db *db, struct hv_operation *op) {
   }
 }
 
+/* ---- --ops-json: the operations as bodies of POST /v1/checks --------------
+ */
+
+static double pct(double *t, size_t n, double p) {
+  qsort(t, n, sizeof *t, cmp_double);
+  size_t i = (size_t)((double)n * p);
+  return t[i < n ? i : n - 1];
+}
+
+static int ops_json(struct hv_db *db, long nops, const char *path) {
+  struct hv_error err = {0};
+  struct hv_checker *chk;
+  if (hv_checker_new(db, &chk) != HV_OK)
+    return 1;
+  rng = SEED * 0x9e3779b97f4a7c15ull + 1; /* not the store's stream */
+  struct hv_operation *ops = calloc((size_t)nops, sizeof *ops);
+  char **bodies = calloc((size_t)nops, sizeof *bodies);
+  int *verdict = calloc((size_t)nops, sizeof *verdict);
+  double *tc = calloc((size_t)nops, sizeof *tc),
+         *tr = calloc((size_t)nops, sizeof *tr);
+  FILE *f = fopen(path, "w");
+  if (!ops || !bodies || !verdict || !tc || !tr || !f) {
+    fprintf(stderr, "bench-check: %s: cannot write\n", path);
+    return 1;
+  }
+  for (long i = 0; i < nops; i++) {
+    struct hv_operation op;
+    make_op(db, &op);
+    json_t *j = hv_operation_json(db, &op);
+    json_object_del(j, "author");
+    bodies[i] = j ? json_dumps(j, JSON_COMPACT) : NULL;
+    json_t *back = j ? json_loads(bodies[i], 0, NULL) : NULL;
+    json_decref(j);
+    int rc = back ? hv_operation_from_json(db, back, &ops[i], &err) : HV_ENOMEM;
+    json_decref(back);
+    if (rc != HV_OK) {
+      fprintf(stderr, "bench-check: op %ld read back: %s\n", i, err.msg);
+      return 1;
+    }
+    ops[i].author = op.author;
+    hv_operation_clear(db, &op);
+  }
+  /* The untimed pass: the verdicts, and GEOS's prepared geometries warm. */
+  size_t verdicts[3] = {0, 0, 0};
+  double t0 = now_s();
+  for (long i = 0; i < nops; i++) {
+    struct hv_verdict *v = NULL;
+    if (hv_check(chk, &ops[i], &v, &err) != HV_OK) {
+      fprintf(stderr, "bench-check: op %ld: %s\n", i, err.msg);
+      return 1;
+    }
+    verdict[i] = (int)v->verdict;
+    verdicts[v->verdict]++;
+    fprintf(f, "%s\t%s\t%s\n", ops[i].author, hv_verdict_name(v->verdict),
+            bodies[i]);
+    hv_verdict_free(v);
+  }
+  if (fclose(f) != 0) {
+    fprintf(stderr, "bench-check: %s: cannot write\n", path);
+    return 1;
+  }
+  printf("ops: %ld operations (own seed) written to %s, checked in %.1f s; "
+         "clear %zu, conflict %zu, forbidden %zu\n",
+         nops, path, now_s() - t0, verdicts[0], verdicts[1], verdicts[2]);
+  /* hv_check alone. */
+  for (long i = 0; i < nops; i++) {
+    struct hv_verdict *v = NULL;
+    double a = now_s();
+    hv_check(chk, &ops[i], &v, &err);
+    tc[i] = now_s() - a;
+    hv_verdict_free(v);
+  }
+  /* What the server does for a check, but HTTP and the probing detector. */
+  size_t bad = 0;
+  for (long i = 0; i < nops; i++) {
+    struct hv_verdict *v = NULL;
+    double a = now_s();
+    int rc = hv_check(chk, &ops[i], &v, &err);
+    if (rc == HV_OK)
+      rc = hv_db_record_check(db, ops[i].author, &ops[i], v, NULL, &err);
+    if (rc == HV_OK) {
+      struct hv_principal who = hv_check_principal(db, ops[i].author);
+      json_t *j = hv_verdict_json(&who, db, v);
+      char *text = j ? json_dumps(j, JSON_COMPACT) : NULL;
+      rc = text ? HV_OK : HV_ENOMEM;
+      free(text);
+      json_decref(j);
+    }
+    tr[i] = now_s() - a;
+    if (rc != HV_OK || (int)v->verdict != verdict[i]) {
+      if (bad++ < 5)
+        fprintf(stderr, "bench-check: op %ld recorded: %s\n", i,
+                rc != HV_OK ? err.msg : "another verdict");
+    }
+    hv_verdict_free(v);
+  }
+  double c50 = pct(tc, (size_t)nops, 0.5), c99 = pct(tc, (size_t)nops, 0.99);
+  double r50 = pct(tr, (size_t)nops, 0.5), r99 = pct(tr, (size_t)nops, 0.99);
+  printf("hv_check:                          p50 %8.1f us  p99 %8.1f us  "
+         "max %8.1f us\n",
+         c50 * 1e6, c99 * 1e6, tc[nops - 1] * 1e6);
+  printf("hv_check + record (commit) + JSON: p50 %8.1f us  p99 %8.1f us  "
+         "max %8.1f us\n",
+         r50 * 1e6, r99 * 1e6, tr[nops - 1] * 1e6);
+  printf("inproc check_p50_us=%.1f check_p99_us=%.1f record_p50_us=%.1f "
+         "record_p99_us=%.1f\n",
+         c50 * 1e6, c99 * 1e6, r50 * 1e6, r99 * 1e6);
+  for (long i = 0; i < nops; i++) {
+    hv_operation_clear(db, &ops[i]);
+    free(bodies[i]);
+  }
+  free(ops);
+  free(bodies);
+  free(verdict);
+  free(tc);
+  free(tr);
+  hv_checker_free(chk);
+  return bad ? 1 : 0;
+}
+
 /* ---- the baseline: every object scanned ------------------------------------
  */
 
@@ -343,9 +479,17 @@ static size_t count(const struct hv_verdict *v, enum hv_reason_kind k) {
 }
 
 int main(int argc, char **argv) {
+  const char *ops_path = NULL;
+  for (int i = 1; i + 1 < argc; i++)
+    if (strcmp(argv[i], "--ops-json") == 0) {
+      ops_path = argv[i + 1];
+      memmove(&argv[i], &argv[i + 2], (size_t)(argc - i - 1) * sizeof *argv);
+      argc -= 2;
+      break;
+    }
   if (argc < 4) {
     fprintf(stderr, "usage: bench-check SOURCE_DIR SCENARIO_DIR SCRATCH_DIR "
-                    "[OPS]\n");
+                    "[OPS] [--ops-json FILE]\n");
     return 2;
   }
   const char *src = argv[1], *scn = argv[2], *scratch = argv[3];
@@ -404,6 +548,11 @@ built:
          hv_db_count(db, HV_SITE), real_sites, hv_db_count(db, HV_ZONE),
          hv_db_count(db, HV_MOVEMENT), hv_db_count(db, HV_AGREEMENT),
          hv_db_count(db, HV_DELINEATION), now_s() - t0);
+  if (ops_path) {
+    int rc = ops_json(db, nops, ops_path);
+    hv_db_close(db);
+    return rc;
+  }
 
   struct hv_checker *chk;
   hv_checker_new(db, &chk);

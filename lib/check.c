@@ -332,6 +332,7 @@ struct hv_checker {
   struct hv_db *db;
   int built;
   int64_t seq;      /* the db head the index was last found valid at */
+  uint64_t gen[3];  /* generations of sites, movements, zones it was built at */
   struct site_e *s; /* the site table, in its order */
   size_t n;
   uint32_t *items;      /* site indexes grouped by cell */
@@ -521,6 +522,15 @@ static int index_fresh(struct hv_checker *c) {
   int64_t seq = hv_db_head_seq(c->db);
   if (c->built && seq == c->seq)
     return HV_OK;
+  /* The head moved; the tables did not if their generations did not (a
+   * recorded check, finding or acknowledgement moves only the head). */
+  uint64_t gen[3] = {hv_db_generation(c->db, HV_SITE),
+                     hv_db_generation(c->db, HV_MOVEMENT),
+                     hv_db_generation(c->db, HV_ZONE)};
+  if (c->built && memcmp(gen, c->gen, sizeof gen) == 0) {
+    c->seq = seq;
+    return HV_OK;
+  }
   int same = c->built && hv_db_count(c->db, HV_SITE) == c->n;
   for (size_t i = 0; same && i < c->n; i++) {
     const struct hv_object *o = hv_db_at(c->db, HV_SITE, i);
@@ -544,6 +554,7 @@ static int index_fresh(struct hv_checker *c) {
       return rc;
   }
   c->seq = seq;
+  memcpy(c->gen, gen, sizeof gen);
   return HV_OK;
 }
 

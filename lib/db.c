@@ -40,6 +40,7 @@ long hv__table_find(const struct hv__table *t, const char *id) {
 /* Puts obj into t (taken), replacing and freeing any object with its id. */
 static int table_put(struct hv_db *db, struct hv__table *t,
                      struct hv_object *obj) {
+  db->gen[obj->kind]++;
   if (obj->kind == HV_ZONE)
     db->zones_ix_stale = 1;
   long i = hv__table_find(t, obj->id);
@@ -185,6 +186,7 @@ static int genesis(struct hv_db *db, struct hv_error *err) {
 static void tables_clear(struct hv_db *db, struct hv__table *tables) {
   db->zones_ix_stale = 1;
   for (int k = 0; k < HV_KIND_COUNT; k++) {
+    db->gen[k]++;
     for (size_t i = 0; i < tables[k].n; i++)
       hv__object_free(db->geo, tables[k].v[i]);
     free(tables[k].v);
@@ -335,6 +337,7 @@ void hv_db_close(struct hv_db *db) {
 /* Removes (kind, id) from its table and frees it; absent is a no-op. */
 static void table_remove(struct hv_db *db, enum hv_kind kind, const char *id) {
   struct hv__table *t = &db->tables[kind];
+  db->gen[kind]++;
   if (kind == HV_ZONE)
     db->zones_ix_stale = 1;
   long i = hv__table_find(t, id);
@@ -747,6 +750,10 @@ int hv_db_agreements_covering(const struct hv_db *db, const char *id,
 }
 
 int64_t hv_db_head_seq(const struct hv_db *db) { return db->head_seq; }
+
+uint64_t hv_db_generation(const struct hv_db *db, enum hv_kind kind) {
+  return (unsigned)kind < HV_KIND_COUNT ? db->gen[kind] : 0;
+}
 
 struct refsearch {
   enum hv_kind kind;

@@ -28,6 +28,7 @@ struct hv_db {
   struct hv_zindex *zones_ix; /* over tables[HV_ZONE], ids = table index */
   int zones_ix_stale;         /* the zone table changed since it was built */
   struct hv__acks *acks;      /* acknowledgements, from the ledger (notify.c) */
+  uint64_t gen[HV_KIND_COUNT]; /* moves whenever a table may have changed */
 };
 
 /* One change to write: the new object (taken by hv__db_commit) and the
@@ -54,9 +55,9 @@ struct hv__change {
 
 /*
  * Writes changes as author in one transaction (one commit, one fsync,
- * whatever n): for a ledger-only record, its entry (above); for each other, the object's
- * version is set to (current version + 1, or 1), its document gets that
- * version, a ledger entry is appended and the object row written; then
+ * whatever n): for a ledger-only record, its entry (above); for each other, the
+ * object's version is set to (current version + 1, or 1), its document gets
+ * that version, a ledger entry is appended and the object row written; then
  * commit (durable), then the registry takes the objects. On any failure
  * nothing is written and every object is freed. Objects are always taken.
  * Errors: HV_ESTORE, HV_ENOMEM.

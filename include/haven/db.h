@@ -180,6 +180,12 @@ int hv_db_delete(struct hv_db *db, const char *author, enum hv_kind kind,
 /* The store's head as this db last saw it: the number of ledger entries. */
 int64_t hv_db_head_seq(const struct hv_db *db);
 
+/* A number that changes whenever the objects of kind may have changed
+ * (written, deleted, reloaded) and stays put otherwise — ledger-only
+ * records (findings, acks, checks) leave it alone. Indexes built over a
+ * kind compare it instead of the objects. 0 out of range. */
+uint64_t hv_db_generation(const struct hv_db *db, enum hv_kind kind);
+
 /*
  * Catches up with writes made to the store by another process (a
  * `haven token create` or `haven import` while a server runs): when the

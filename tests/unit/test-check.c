@@ -632,6 +632,47 @@ static void no_coordinates(const char *text, double lon, double lat,
   absent(text, b, what);
 }
 
+/* Sites in the grid, with reach: 1 when a site reason names id. */
+static int names_site(const struct hv_verdict *v, const char *id) {
+  for (size_t i = 0; i < v->n_reasons; i++)
+    if (v->reasons[i].kind == HV_REASON_SITE &&
+        strcmp(v->reasons[i].id, id) == 0)
+      return 1;
+  return 0;
+}
+
+/* The index follows the site table through recorded checks (which move
+ * the head, not the table), a new site and its deletion. */
+static void test_index_follows_the_table(void **state) {
+  struct ctx *c = *state;
+  const double lon = 38.91, lat = 35.95; /* by the Euphrates, Raqqa */
+  struct hv_error err = {0};
+  for (int round = 0; round < 4; round++) {
+    if (round == 2)
+      put(c, HV_SITE,
+          "{'type':'Feature','id':'idx-bakery-r1','geometry':{'type':"
+          "'Point','coordinates':[38.9102,35.9501]},'properties':{"
+          "'object':'site','name':'Water station','category':'water',"
+          "'radius_m':100,'notified_by':'ocha'}}");
+    if (round == 3) {
+      const struct hv_object *o = hv_db_get(c->db, HV_SITE, "idx-bakery-r1");
+      assert_non_null(o);
+      assert_int_equal(hv_db_delete(c->db, HV_COORDINATOR, HV_SITE,
+                                    "idx-bakery-r1", o->version, &err),
+                       HV_OK);
+    }
+    struct hv_operation op =
+        point_op(c->db, HV_OP_AIR_STRIKE, HV_COORDINATOR, lon, lat, 300, T2016);
+    struct hv_verdict *v = check(c, &op);
+    assert_int_equal(names_site(v, "idx-bakery-r1"), round == 2);
+    int64_t seq = 0;
+    assert_int_equal(
+        hv_db_record_check(c->db, HV_COORDINATOR, &op, v, &seq, &err), HV_OK);
+    hv_verdict_free(v);
+    hv_operation_clear(c->db, &op);
+  }
+}
+
 static void test_blind_site(void **state) {
   struct ctx *c = *state;
   /* A blind clinic and a disclosed-to-nobody one, near Saraqib. */
@@ -978,6 +1019,7 @@ int main(void) {
       cmocka_unit_test(test_zones_forbidden),
       cmocka_unit_test(test_target_standing),
       cmocka_unit_test(test_operation_json),
+      cmocka_unit_test(test_index_follows_the_table),
       cmocka_unit_test(test_blind_site),
       cmocka_unit_test(test_movements),
       cmocka_unit_test(test_receipts),
