@@ -13,6 +13,7 @@
  *   nothing.
  */
 #include <errno.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -36,6 +37,13 @@ struct pending {
   int unchanged;
 };
 
+/* A pending object by (kind, id), for lookups during the checks. */
+struct pkey {
+  enum hv_kind kind;
+  const char *id;
+  size_t pos; /* in import.v */
+};
+
 struct import {
   struct hv_db *db;
   const char *author;
@@ -43,7 +51,18 @@ struct import {
   size_t n, cap;
   struct hv_error *err;
   int64_t now_ms;
+  struct pkey *ix; /* v sorted by (kind, id, pos), while check_all runs */
 };
+
+static int pkey_cmp(const void *a, const void *b) {
+  const struct pkey *x = a, *y = b;
+  if (x->kind != y->kind)
+    return x->kind < y->kind ? -1 : 1;
+  int c = strcmp(x->id, y->id);
+  if (c)
+    return c;
+  return (x->pos > y->pos) - (x->pos < y->pos);
+}
 
 static void prefix(struct hv_error *err, const struct pending *p) {
   hv_error_prefix(err, "%s: %s (id \"%s\"): ", p->file, p->where, p->obj->id);
@@ -52,9 +71,21 @@ static void prefix(struct hv_error *err, const struct pending *p) {
 /* The object of kind and id as the import would leave it: pending first. */
 static const struct hv_object *view(const struct import *im, enum hv_kind kind,
                                     const char *id) {
-  for (size_t i = 0; i < im->n; i++)
-    if (im->v[i].obj->kind == kind && strcmp(im->v[i].obj->id, id) == 0)
-      return im->v[i].obj;
+  /* The first pending one of that kind and id (check_all has refused
+   * duplicates before any lookup). */
+  size_t lo = 0, hi = im->ix ? im->n : 0;
+  while (lo < hi) {
+    size_t mid = lo + (hi - lo) / 2;
+    const struct pkey *k = &im->ix[mid];
+    int c = k->kind != kind ? (k->kind < kind ? -1 : 1) : strcmp(k->id, id);
+    if (c < 0)
+      lo = mid + 1;
+    else
+      hi = mid;
+  }
+  if (im->ix && lo < im->n && im->ix[lo].kind == kind &&
+      strcmp(im->ix[lo].id, id) == 0)
+    return im->v[im->ix[lo].pos].obj;
   return hv_db_get(im->db, kind, id);
 }
 
@@ -403,19 +434,49 @@ static int party_name_clash(const struct import *im, const struct hv_object *p,
   return 0;
 }
 
+static int check_all_indexed(struct import *im);
+
+/* Every check of the pending objects before anything is written: with
+ * them indexed by (kind, id), so that an import of N objects costs about
+ * N log N, not N^2. */
 static int check_all(struct import *im) {
-  struct hv_db *db = im->db;
-  /* Duplicates within the import. */
+  im->ix = malloc((im->n ? im->n : 1) * sizeof *im->ix);
+  if (im->ix == NULL)
+    return hv_error_set(im->err, HV_ENOMEM, "out of memory");
   for (size_t i = 0; i < im->n; i++)
-    for (size_t j = 0; j < i; j++)
-      if (im->v[i].obj->kind == im->v[j].obj->kind &&
-          strcmp(im->v[i].obj->id, im->v[j].obj->id) == 0) {
-        hv_error_set(
-            im->err, HV_EEXISTS, "the same %s id is also given in %s: %s",
-            hv_kind_name(im->v[i].obj->kind), im->v[j].file, im->v[j].where);
-        prefix(im->err, &im->v[i]);
-        return HV_EEXISTS;
+    im->ix[i] = (struct pkey){im->v[i].obj->kind, im->v[i].obj->id, i};
+  qsort(im->ix, im->n, sizeof *im->ix, pkey_cmp);
+  int rc = check_all_indexed(im);
+  free(im->ix);
+  im->ix = NULL;
+  return rc;
+}
+
+static int check_all_indexed(struct import *im) {
+  struct hv_db *db = im->db;
+  /* Duplicates within the import: the first object (in file order) that
+   * repeats an earlier one's kind and id, named with the first of them. */
+  size_t dup = SIZE_MAX, first = 0;
+  for (size_t k = 1; k < im->n; k++)
+    if (im->ix[k].kind == im->ix[k - 1].kind &&
+        strcmp(im->ix[k].id, im->ix[k - 1].id) == 0) {
+      /* ix[k - 1] is the group's earliest when it starts the group. */
+      size_t g = k - 1;
+      while (g > 0 && im->ix[g - 1].kind == im->ix[k].kind &&
+             strcmp(im->ix[g - 1].id, im->ix[k].id) == 0)
+        g--;
+      if (im->ix[k].pos < dup && g == k - 1) {
+        dup = im->ix[k].pos;
+        first = im->ix[g].pos;
       }
+    }
+  if (dup != SIZE_MAX) {
+    hv_error_set(im->err, HV_EEXISTS, "the same %s id is also given in %s: %s",
+                 hv_kind_name(im->v[dup].obj->kind), im->v[first].file,
+                 im->v[first].where);
+    prefix(im->err, &im->v[dup]);
+    return HV_EEXISTS;
+  }
   for (size_t i = 0; i < im->n; i++) {
     struct pending *p = &im->v[i];
     int rc = hv__object_each_ref(p->obj, check_ref, im);

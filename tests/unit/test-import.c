@@ -474,6 +474,15 @@ static void test_duplicate_id_in_file(void **state) {
       FC(GOOD_SITE "," ZONE("dup", SQUARE(38, 34, 38.1, 34.1), "") "," ZONE(
           "dup", SQUARE(38.2, 34, 38.3, 34.1), "")),
       HV_EEXISTS, "dup.geojson", "feature 2", "\"dup\"", "feature 1", NULL);
+  /* Two repeated ids: the first repeat in file order is named, with the
+   * first feature it repeats. */
+  bad_file(
+      c, "dup2.geojson",
+      FC(GOOD_SITE "," ZONE("dup-a", SQUARE(38, 34, 38.1, 34.1), "") "," ZONE(
+          "dup-b", SQUARE(38.2, 34, 38.3, 34.1),
+          "") "," ZONE("dup-b", SQUARE(38.4, 34, 38.5, 34.1),
+                       "") "," ZONE("dup-a", SQUARE(38.6, 34, 38.7, 34.1), "")),
+      HV_EEXISTS, "feature 3", "\"dup-b\"", "feature 2", NULL);
   bad_file(c, "dup.json",
            REG(GOOD_PARTY "," PARTY("dup", "") "," PARTY("dup", ""), ""),
            HV_EEXISTS, "dup.json", "parties[2]", "\"dup\"", "parties[1]", NULL);
