@@ -26,123 +26,10 @@
 #include <string.h>
 
 #include "bench-util.h"
+#include "traffic.h"
 
 #define BATCH 2500
 #define PARTS 2
-
-/* A row of the CSV as bench-tracks keeps it. */
-struct row {
-  int64_t t_ms;
-  double lon, lat, alt_m, gs_mps, trk_deg, vs_mps;
-  char id[16];
-  unsigned part;
-};
-
-static int row_cmp(const void *a, const void *b) {
-  const struct row *x = a, *y = b;
-  if (x->t_ms != y->t_ms)
-    return x->t_ms < y->t_ms ? -1 : 1;
-  return strcmp(x->id, y->id);
-}
-
-/* The rows as bench-tracks load() reads them (see there); NULL on error. */
-static struct row *read_rows(const char *path, size_t *n) {
-  char *buf = slurp(path);
-  if (buf == NULL)
-    return NULL;
-  size_t cap = 1 << 17;
-  struct row *r = malloc(cap * sizeof *r);
-  char *p = buf + strcspn(buf, "\n");
-  p += *p ? 1 : 0;
-  *n = 0;
-  while (r != NULL && *p) {
-    char *eol = p + strcspn(p, "\n"), *f[10];
-    int k = 0;
-    for (char *s = p; k < 10;) {
-      f[k++] = s;
-      char *c = s + strcspn(s, ",\n");
-      if (c >= eol)
-        break;
-      s = c + 1;
-    }
-    char *next = *eol ? eol + 1 : eol;
-    if (*eol)
-      *eol = '\0';
-    for (int i = 0; i < k; i++)
-      f[i][strcspn(f[i], ",\r")] = '\0';
-    p = next;
-    if (k < 10)
-      continue;
-    double v[10] = {0};
-    int bad = 0;
-    for (int i = 1; i < 10; i++) {
-      if (i == 3 || i == 5)
-        continue;
-      char *end;
-      v[i] = strtod(f[i], &end);
-      bad |= end == f[i] || *end != '\0';
-    }
-    size_t idlen = strlen(f[5]);
-    if (bad || idlen == 0 || idlen >= sizeof r->id || v[4] < 0 || v[8] < 0 ||
-        v[8] > 360)
-      continue;
-    if (*n == cap) {
-      struct row *t = realloc(r, (cap *= 2) * sizeof *r);
-      if (t == NULL) {
-        free(r);
-        r = NULL;
-        break;
-      }
-      r = t;
-    }
-    struct row *x = &r[(*n)++];
-    memset(x, 0, sizeof *x);
-    x->t_ms = (int64_t)v[1];
-    x->alt_m = v[2] * 0.3048;
-    x->gs_mps = v[4] * 1852.0 / 3600.0;
-    memcpy(x->id, f[5], idlen + 1);
-    x->lat = v[6] + (-10.5);
-    x->lon = v[7] + 29.0;
-    x->trk_deg = v[8];
-    x->vs_mps = v[9] * 0.3048 / 60.0;
-  }
-  free(buf);
-  if (r)
-    qsort(r, *n, sizeof *r, row_cmp);
-  return r;
-}
-
-/* Each row's partition: its asset's number in order of first appearance,
- * mod PARTS. 0, or -1 out of memory. */
-static int partition(struct row *r, size_t n) {
-  enum { SLOTS = 1 << 14 };
-  struct {
-    char id[16];
-    unsigned num;
-  } *h = calloc(SLOTS, sizeof *h);
-  if (h == NULL)
-    return -1;
-  unsigned assets = 0;
-  for (size_t i = 0; i < n; i++) {
-    uint32_t x = 2166136261u;
-    for (const char *c = r[i].id; *c; c++)
-      x = (x ^ (unsigned char)*c) * 16777619u;
-    size_t s = x & (SLOTS - 1);
-    while (h[s].id[0] && strcmp(h[s].id, r[i].id) != 0)
-      s = (s + 1) & (SLOTS - 1);
-    if (!h[s].id[0]) {
-      if (assets == SLOTS / 2) {
-        free(h);
-        return -1;
-      }
-      memcpy(h[s].id, r[i].id, sizeof h[s].id);
-      h[s].num = assets++;
-    }
-    r[i].part = h[s].num % PARTS;
-  }
-  free(h);
-  return 0;
-}
 
 /* The bodies of one form. */
 struct bodies {
@@ -159,75 +46,47 @@ static void bodies_free(struct bodies *b) {
   free(b->reports);
 }
 
-/* The NDJSON bodies (nd) and the same as arrays (ar). 0, or -1. */
-static int make_bodies(const struct row *r, size_t n, struct bodies *nd,
+/* The NDJSON bodies bench-tracks emit writes (nd) and the same as arrays
+ * (ar). 0, or -1 out of memory. */
+static int make_bodies(const struct traffic_rep *r, size_t n, struct bodies *nd,
                        struct bodies *ar) {
-  size_t maxb = n / BATCH + PARTS + 1;
+  struct traffic_batches b;
+  if (traffic_make_batches(r, n, PARTS, BATCH, &b) != 0) {
+    traffic_batches_free(&b);
+    return -1;
+  }
   struct bodies *both[2] = {nd, ar};
+  int rc = 0;
   for (int f = 0; f < 2; f++) {
     memset(both[f], 0, sizeof *both[f]);
-    both[f]->text = calloc(maxb, sizeof(char *));
-    both[f]->len = calloc(maxb, sizeof(size_t));
-    both[f]->reports = calloc(maxb, sizeof(size_t));
+    both[f]->text = calloc(b.nb + 1, sizeof(char *));
+    both[f]->len = calloc(b.nb + 1, sizeof(size_t));
+    both[f]->reports = calloc(b.nb + 1, sizeof(size_t));
     if (!both[f]->text || !both[f]->len || !both[f]->reports)
-      return -1;
+      rc = -1;
   }
-  for (unsigned p = 0; p < PARTS; p++) {
-    for (size_t i = 0; i < n;) {
-      size_t cap = BATCH * 256, len = 0, k = 0;
-      char *t = malloc(cap), *a = malloc(cap + BATCH + 3);
-      if (t == NULL || a == NULL) {
-        free(t);
-        free(a);
-        return -1;
-      }
-      size_t alen = 0;
-      a[alen++] = '[';
-      for (; i < n && k < BATCH; i++) {
-        const struct row *x = &r[i];
-        if (x->part != p)
-          continue;
-        int w =
-            snprintf(t + len, cap - len,
-                     "{\"asset\":\"%s\",\"party\":\"syr-gov\",\"class\":"
-                     "\"fixed_wing\",\"t_ms\":%lld,\"lon\":%.7f,\"lat\":%.7f,"
-                     "\"alt_m\":%.1f,\"gs_mps\":%.2f,\"trk_deg\":%.4f,"
-                     "\"vs_mps\":%.2f}\n",
-                     x->id, (long long)x->t_ms, x->lon, x->lat, x->alt_m,
-                     x->gs_mps, x->trk_deg, x->vs_mps);
-        if (w <= 0 || (size_t)w >= cap - len) {
-          free(t);
-          free(a);
-          return -1;
-        }
-        if (k)
-          a[alen++] = ',';
-        memcpy(a + alen, t + len, (size_t)w);
-        alen += (size_t)w;
-        len += (size_t)w;
-        k++;
-      }
-      if (k == 0) {
-        free(t);
-        free(a);
-        break;
-      }
-      a[alen++] = ']';
-      a[alen] = '\0';
-      char *texts[2] = {t, a};
-      size_t lens[2] = {len, alen};
-      for (int f = 0; f < 2; f++) {
-        struct bodies *b = both[f];
-        b->text[b->n] = texts[f];
-        b->len[b->n] = lens[f];
-        b->reports[b->n] = k;
-        b->n++;
-        b->total += k;
-        b->bytes += lens[f];
-      }
+  for (size_t bi = 0; rc == 0 && bi < b.nb; bi++) {
+    size_t lens[2];
+    char *texts[2] = {traffic_body(r, &b, bi, "syr-gov", 0, &lens[0]), NULL};
+    if (texts[0])
+      texts[1] = traffic_to_array(texts[0], lens[0], &lens[1]);
+    if (texts[1] == NULL) {
+      free(texts[0]);
+      rc = -1;
+      break;
+    }
+    for (int f = 0; f < 2; f++) {
+      struct bodies *x = both[f];
+      x->text[x->n] = texts[f];
+      x->len[x->n] = lens[f];
+      x->reports[x->n] = b.len[bi];
+      x->n++;
+      x->total += b.len[bi];
+      x->bytes += lens[f];
     }
   }
-  return 0;
+  traffic_batches_free(&b);
+  return rc;
 }
 
 typedef int (*parse_fn)(char *, size_t, int, struct hv_positions_batch *,
@@ -317,9 +176,9 @@ int main(int argc, char **argv) {
   char path[4096];
   snprintf(path, sizeof path, "%s/data/aircraft/traffic_switzerland.csv",
            argv[1]);
-  size_t n = 0;
-  struct row *r = read_rows(path, &n);
-  if (r == NULL || n == 0 || partition(r, n) != 0) {
+  size_t n = 0, skipped;
+  struct traffic_rep *r = traffic_load(path, &n, &skipped);
+  if (r == NULL || n == 0 || traffic_number_assets(r, n, PARTS) == 0) {
     fprintf(stderr, "bench-posjson: cannot read %s\n", path);
     free(r);
     return 1;

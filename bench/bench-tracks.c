@@ -56,182 +56,15 @@
 #endif
 
 #include "bench-util.h"
+#include "traffic.h"
 
-#define LON_SHIFT 29.0
-#define LAT_SHIFT (-10.5)
 #define PARTY "syr-gov"
 #define SYNTH_ASSETS 100000
 #define SYNTH_ROUNDS HV_TRACKS_HISTORY
 #define TARGET_BYTES 256
 
-struct rep {
-  int64_t t_ms;
-  double lon, lat, alt_m, gs_mps, trk_deg, vs_mps;
-  char id[16]; /* icao24 */
-  unsigned asset, part;
-};
-
-static int cmp_rep(const void *a, const void *b) {
-  const struct rep *x = a, *y = b;
-  if (x->t_ms != y->t_ms)
-    return x->t_ms < y->t_ms ? -1 : 1;
-  return strcmp(x->id, y->id);
-}
-
-/* time_utc,timestamp,altitude,callsign,groundspeed,icao24,latitude,
- * longitude,track,vertical_rate (CRLF lines). Rows with a field missing are
- * skipped. */
-static struct rep *load(const char *shared, size_t *n, size_t *skipped) {
-  char path[4096];
-  snprintf(path, sizeof path, "%s/data/aircraft/traffic_switzerland.csv",
-           shared);
-  char *buf = slurp(path);
-  if (buf == NULL) {
-    fprintf(stderr, "bench-tracks: cannot read %s\n", path);
-    return NULL;
-  }
-  size_t cap = 1 << 17;
-  struct rep *r = malloc(cap * sizeof *r);
-  char *p = buf + strcspn(buf, "\n");
-  p += *p ? 1 : 0;
-  *n = *skipped = 0;
-  while (r != NULL && *p) {
-    char *eol = p + strcspn(p, "\n");
-    char *f[10];
-    int k = 0;
-    for (char *s = p; k < 10;) {
-      f[k++] = s;
-      char *c = s + strcspn(s, ",\n");
-      if (c >= eol)
-        break;
-      s = c + 1;
-    }
-    char *next = *eol ? eol + 1 : eol;
-    if (*eol)
-      *eol = '\0';
-    for (int i = 0; i < k; i++)
-      f[i][strcspn(f[i], ",\r")] = '\0';
-    p = next;
-    if (k < 10) {
-      (*skipped)++;
-      continue;
-    }
-    double v[10];
-    int bad = 0;
-    for (int i = 1; i < 10; i++) {
-      if (i == 3 || i == 5)
-        continue;
-      char *end;
-      v[i] = strtod(f[i], &end);
-      bad |= end == f[i] || *end != '\0';
-    }
-    size_t idlen = strlen(f[5]);
-    if (bad || idlen == 0 || idlen >= sizeof r->id || v[4] < 0 || v[8] < 0 ||
-        v[8] > 360) {
-      (*skipped)++;
-      continue;
-    }
-    if (*n == cap) {
-      struct rep *t = realloc(r, (cap *= 2) * sizeof *r);
-      if (t == NULL) {
-        free(r);
-        r = NULL;
-        break;
-      }
-      r = t;
-    }
-    struct rep *x = &r[(*n)++];
-    memset(x, 0, sizeof *x);
-    x->t_ms = (int64_t)v[1];
-    x->alt_m = v[2] * 0.3048;
-    x->gs_mps = v[4] * 1852.0 / 3600.0;
-    memcpy(x->id, f[5], idlen + 1);
-    x->lat = v[6] + LAT_SHIFT;
-    x->lon = v[7] + LON_SHIFT;
-    x->trk_deg = v[8];
-    x->vs_mps = v[9] * 0.3048 / 60.0;
-  }
-  free(buf);
-  if (r == NULL)
-    return NULL;
-  qsort(r, *n, sizeof *r, cmp_rep);
-  return r;
-}
-
-/* Numbers the assets in order of first appearance; returns how many. */
-static unsigned number_assets(struct rep *r, size_t n, unsigned parts) {
-  size_t cap = 4096;
-  unsigned na = 0;
-  char(*ids)[16] = malloc(cap * sizeof *ids);
-  for (size_t i = 0; ids && i < n; i++) {
-    unsigned j = 0;
-    while (j < na && strcmp(ids[j], r[i].id) != 0)
-      j++;
-    if (j == na) {
-      if (na == cap)
-        break; /* cannot happen with this file */
-      memcpy(ids[na++], r[i].id, sizeof ids[0]);
-    }
-    r[i].asset = j;
-    r[i].part = j % parts;
-  }
-  free(ids);
-  return na;
-}
-
-/* The batches: batch b of partition p is ord[start..start+len). Batches
- * listed interleaved (p0 b0, p1 b0, ...). */
-struct batches {
-  size_t *ord;             /* report indices, grouped by partition */
-  size_t *start, *len;     /* per batch, interleaved order */
-  unsigned *part;          /* per batch */
-  size_t nb, per_part_max; /* batches; the most in one partition */
-};
-
-static int make_batches(const struct rep *r, size_t n, unsigned parts,
-                        size_t bsz, struct batches *b) {
-  memset(b, 0, sizeof *b);
-  b->ord = malloc(n * sizeof *b->ord);
-  size_t *pstart = calloc(parts + 1, sizeof *pstart);
-  size_t maxb = n / bsz + parts + 1;
-  b->start = malloc(maxb * sizeof *b->start);
-  b->len = malloc(maxb * sizeof *b->len);
-  b->part = malloc(maxb * sizeof *b->part);
-  if (!b->ord || !pstart || !b->start || !b->len || !b->part) {
-    free(pstart);
-    return -1;
-  }
-  size_t k = 0;
-  for (unsigned p = 0; p < parts; p++) {
-    pstart[p] = k;
-    for (size_t i = 0; i < n; i++)
-      if (r[i].part == p)
-        b->ord[k++] = i;
-  }
-  pstart[parts] = k;
-  for (size_t bi = 0;; bi++) {
-    int any = 0;
-    for (unsigned p = 0; p < parts; p++) {
-      size_t s = pstart[p] + bi * bsz;
-      if (s >= pstart[p + 1])
-        continue;
-      size_t e = s + bsz < pstart[p + 1] ? s + bsz : pstart[p + 1];
-      b->start[b->nb] = s;
-      b->len[b->nb] = e - s;
-      b->part[b->nb] = p;
-      b->nb++;
-      any = 1;
-      if (bi + 1 > b->per_part_max)
-        b->per_part_max = bi + 1;
-    }
-    if (!any)
-      break;
-  }
-  free(pstart);
-  return 0;
-}
-
-static void to_pos(const struct rep *x, int64_t shift, struct hv_position *p) {
+static void to_pos(const struct traffic_rep *x, int64_t shift,
+                   struct hv_position *p) {
   const double d2r = 3.14159265358979323846 / 180.0;
   *p = (struct hv_position){.asset = x->id,
                             .party = PARTY,
@@ -245,8 +78,9 @@ static void to_pos(const struct rep *x, int64_t shift, struct hv_position *p) {
                             .vs_mps = x->vs_mps};
 }
 
-static int emit(const struct rep *r, size_t n, const struct batches *b,
-                unsigned parts, int64_t shift, const char *dir) {
+static int emit(const struct traffic_rep *r, size_t n,
+                const struct traffic_batches *b, unsigned parts, int64_t shift,
+                const char *dir) {
   char path[4096];
   for (unsigned p = 0; p < parts; p++) {
     snprintf(path, sizeof path, "%s/part-%u.ndjson", dir, p);
@@ -255,22 +89,17 @@ static int emit(const struct rep *r, size_t n, const struct batches *b,
       fprintf(stderr, "bench-tracks: cannot write %s\n", path);
       return -1;
     }
-    for (size_t bi = 0; bi < b->nb; bi++) {
+    int bad = 0;
+    for (size_t bi = 0; bi < b->nb && !bad; bi++) {
       if (b->part[bi] != p)
         continue;
-      for (size_t j = 0; j < b->len[bi]; j++) {
-        const struct rep *x = &r[b->ord[b->start[bi] + j]];
-        fprintf(f,
-                "{\"asset\":\"%s\",\"party\":\"" PARTY "\",\"class\":"
-                "\"fixed_wing\",\"t_ms\":%lld,\"lon\":%.7f,\"lat\":%.7f,"
-                "\"alt_m\":%.1f,\"gs_mps\":%.2f,\"trk_deg\":%.4f,"
-                "\"vs_mps\":%.2f}\n",
-                x->id, (long long)x->t_ms, x->lon, x->lat, x->alt_m, x->gs_mps,
-                x->trk_deg, x->vs_mps);
-      }
-      fputc('\n', f);
+      size_t len;
+      char *body = traffic_body(r, b, bi, PARTY, 0, &len);
+      bad = body == NULL || fwrite(body, 1, len, f) != len ||
+            fputc('\n', f) == EOF;
+      free(body);
     }
-    if (fclose(f) != 0)
+    if (fclose(f) != 0 || bad)
       return -1;
   }
   snprintf(path, sizeof path, "%s/meta", dir);
@@ -296,9 +125,10 @@ static long rss_bytes(void) {
 /* Feeds passes x the batches into tr (pass k shifted by k x shift, from
  * pass first). Records the findings in db when record. Counts findings per
  * kind into kinds. 0, or -1 (message printed). */
-static int feed(struct hv_tracks *tr, struct hv_db *db, const struct rep *r,
-                const struct batches *b, int64_t shift, int first, int passes,
-                int record, struct hv_position *buf, size_t *kinds) {
+static int feed(struct hv_tracks *tr, struct hv_db *db,
+                const struct traffic_rep *r, const struct traffic_batches *b,
+                int64_t shift, int first, int passes, int record,
+                struct hv_position *buf, size_t *kinds) {
   for (int k = first; k < first + passes; k++) {
     for (size_t bi = 0; bi < b->nb; bi++) {
       for (size_t j = 0; j < b->len[bi]; j++)
@@ -341,9 +171,9 @@ static void trim(void) {
 /* A new engine keeping history reports per asset, fed one pass of the
  * file, then SYNTH_ASSETS synthetic assets of SYNTH_ROUNDS reports each;
  * the figures into *m. 0, or -1 (message printed). */
-static int memory(const struct rep *r, const struct batches *b, int64_t shift,
-                  struct hv_db *db, struct hv_position *buf, unsigned history,
-                  struct mem *m) {
+static int memory(const struct traffic_rep *r, const struct traffic_batches *b,
+                  int64_t shift, struct hv_db *db, struct hv_position *buf,
+                  unsigned history, struct mem *m) {
   struct hv_tracks *tr = NULL;
   struct hv_error err = {0};
   struct hv_position *syn = malloc(SYNTH_ASSETS * sizeof *syn);
@@ -410,8 +240,8 @@ static int memory(const struct rep *r, const struct batches *b, int64_t shift,
   return status;
 }
 
-static int run(const struct rep *r, size_t n, unsigned nassets,
-               const struct batches *b, int64_t shift, const char *data,
+static int run(const struct traffic_rep *r, size_t n, unsigned nassets,
+               const struct traffic_batches *b, int64_t shift, const char *data,
                int runs) {
   struct hv_db *db = NULL;
   struct hv_error err = {0};
@@ -534,23 +364,24 @@ int main(int argc, char **argv) {
     return 2;
   }
   size_t n, skipped;
-  struct rep *r = load(argv[2], &n, &skipped);
-  if (r == NULL || n == 0) {
+  char csv[4096];
+  snprintf(csv, sizeof csv, "%s/data/aircraft/traffic_switzerland.csv",
+           argv[2]);
+  struct traffic_rep *r = traffic_load(csv, &n, &skipped);
+  unsigned na = r ? traffic_number_assets(r, n, (unsigned)parts) : 0;
+  if (r == NULL || n == 0 || na == 0) {
+    fprintf(stderr, "bench-tracks: cannot read %s\n", csv);
     free(r);
     return 1;
   }
-  unsigned na = number_assets(r, n, (unsigned)parts);
   int64_t shift = r[n - 1].t_ms - r[0].t_ms + 10000;
-  struct batches b;
-  int status = make_batches(r, n, (unsigned)parts, (size_t)bsz, &b);
+  struct traffic_batches b;
+  int status = traffic_make_batches(r, n, (unsigned)parts, (size_t)bsz, &b);
   if (status == 0 && strcmp(argv[1], "emit") == 0)
     status = emit(r, n, &b, (unsigned)parts, shift, argv[3]);
   else if (status == 0)
     status = run(r, n, na, &b, shift, argv[3], (int)runs);
-  free(b.ord);
-  free(b.start);
-  free(b.len);
-  free(b.part);
+  traffic_batches_free(&b);
   free(r);
   return status == 0 ? 0 : 1;
 }

@@ -11,10 +11,9 @@
  * found it. Checked on:
  * - the real batches: every NDJSON body `bench-tracks emit` writes for
  *   bench-positions.sh (traffic_switzerland.csv over northern Syria,
- *   batches of 2,500 in 2 partitions), and the same as JSON arrays; the
- *   fast path must take all of them (and, when $HAVEN_BUILD_DIR/bench/
- *   bench-tracks exists, our copy of the batches must be byte for byte
- *   what it writes);
+ *   batches of 2,500 in 2 partitions, made by the same code:
+ *   bench/traffic.h), and the same as JSON arrays; the fast path must take
+ *   all of them;
  * - a table of odd and malformed inputs, with the outcome each must have
  *   (and whether the fast path must take it or leave it to jansson);
  * - random numbers, each also checked against strtod / strtoll;
@@ -24,24 +23,22 @@
  * allocated to the byte so that ASan sees a read past text[len].
  */
 #include <errno.h>
-#include <fcntl.h>
 #include <inttypes.h>
 #include <math.h>
 #include <setjmp.h>
-#include <spawn.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/wait.h>
-#include <unistd.h>
 
 #include <cmocka.h>
 
 #include "haven/haven.h"
 #include "testutil.h"
+
+#include "../../bench/traffic.h"
 
 /* bench-positions.sh's batches: BATCH reports, PARTS partitions. */
 #define BATCH 2500
@@ -154,140 +151,10 @@ static struct outcome same_str(const char *body, int ndjson, const char *what) {
 /* ---- the real batches ------------------------------------------------------
  */
 
-/* A row of traffic_switzerland.csv as bench-tracks keeps it. */
-struct row {
-  int64_t t_ms;
-  double lon, lat, alt_m, gs_mps, trk_deg, vs_mps;
-  char id[16];
-  unsigned part;
-};
-
-static int row_cmp(const void *a, const void *b) {
-  const struct row *x = a, *y = b;
-  if (x->t_ms != y->t_ms)
-    return x->t_ms < y->t_ms ? -1 : 1;
-  return strcmp(x->id, y->id);
-}
-
-/* The whole of path, NUL-terminated, its size in *size; NULL when it cannot
- * be read. */
-static char *slurp(const char *path, size_t *size) {
-  FILE *f = fopen(path, "rb");
-  if (f == NULL)
-    return NULL;
-  char *buf = NULL;
-  long n;
-  if (fseek(f, 0, SEEK_END) == 0 && (n = ftell(f)) >= 0 &&
-      fseek(f, 0, SEEK_SET) == 0 && (buf = malloc((size_t)n + 1)) != NULL) {
-    if (fread(buf, 1, (size_t)n, f) != (size_t)n) {
-      free(buf);
-      buf = NULL;
-    } else {
-      buf[n] = '\0';
-      *size = (size_t)n;
-    }
-  }
-  fclose(f);
-  return buf;
-}
-
-/* The rows of the CSV at path as bench-tracks load() reads them: header
- * skipped, rows with a field missing or malformed skipped, units
- * converted, moved over northern Syria, sorted by time then asset. */
-static struct row *read_rows(const char *path, size_t *n) {
-  size_t size;
-  char *buf = slurp(path, &size);
-  if (buf == NULL)
-    return NULL;
-  size_t cap = 1 << 17;
-  struct row *r = malloc(cap * sizeof *r);
-  assert_non_null(r);
-  char *p = buf + strcspn(buf, "\n");
-  p += *p ? 1 : 0;
-  *n = 0;
-  while (*p) {
-    char *eol = p + strcspn(p, "\n"), *f[10];
-    int k = 0;
-    for (char *s = p; k < 10;) {
-      f[k++] = s;
-      char *c = s + strcspn(s, ",\n");
-      if (c >= eol)
-        break;
-      s = c + 1;
-    }
-    char *next = *eol ? eol + 1 : eol;
-    if (*eol)
-      *eol = '\0';
-    for (int i = 0; i < k; i++)
-      f[i][strcspn(f[i], ",\r")] = '\0';
-    p = next;
-    if (k < 10)
-      continue;
-    double v[10] = {0};
-    int bad = 0;
-    for (int i = 1; i < 10; i++) {
-      if (i == 3 || i == 5)
-        continue;
-      char *end;
-      v[i] = strtod(f[i], &end);
-      bad |= end == f[i] || *end != '\0';
-    }
-    size_t idlen = strlen(f[5]);
-    if (bad || idlen == 0 || idlen >= sizeof r->id || v[4] < 0 || v[8] < 0 ||
-        v[8] > 360)
-      continue;
-    if (*n == cap) {
-      r = realloc(r, (cap *= 2) * sizeof *r);
-      assert_non_null(r);
-    }
-    struct row *x = &r[(*n)++];
-    memset(x, 0, sizeof *x);
-    x->t_ms = (int64_t)v[1];
-    x->alt_m = v[2] * 0.3048;
-    x->gs_mps = v[4] * 1852.0 / 3600.0;
-    memcpy(x->id, f[5], idlen + 1);
-    x->lat = v[6] + (-10.5);
-    x->lon = v[7] + 29.0;
-    x->trk_deg = v[8];
-    x->vs_mps = v[9] * 0.3048 / 60.0;
-  }
-  free(buf);
-  qsort(r, *n, sizeof *r, row_cmp);
-  return r;
-}
-
-/* Partition of each row: its asset's number, in order of first appearance,
- * mod PARTS. */
-static void partition(struct row *r, size_t n) {
-  enum { SLOTS = 1 << 14 };
-  struct {
-    char id[16];
-    unsigned num;
-  } *h = calloc(SLOTS, sizeof *h);
-  assert_non_null(h);
-  unsigned assets = 0;
-  for (size_t i = 0; i < n; i++) {
-    uint32_t x = 2166136261u;
-    for (const char *c = r[i].id; *c; c++)
-      x = (x ^ (unsigned char)*c) * 16777619u;
-    size_t s = x & (SLOTS - 1);
-    while (h[s].id[0] && strcmp(h[s].id, r[i].id) != 0)
-      s = (s + 1) & (SLOTS - 1);
-    if (!h[s].id[0]) {
-      assert_true(assets < SLOTS / 2);
-      memcpy(h[s].id, r[i].id, sizeof h[s].id);
-      h[s].num = assets++;
-    }
-    r[i].part = h[s].num % PARTS;
-  }
-  free(h);
-}
-
-/* The bodies, in file order (partition 0's batches, then 1's...). */
+/* The bodies bench-tracks emit writes, in its order. */
 struct bodies {
   char **text;
   size_t *len, *reports;
-  unsigned *part;
   size_t n, total;
 };
 
@@ -297,79 +164,33 @@ static void bodies_free(struct bodies *b) {
   free(b->text);
   free(b->len);
   free(b->reports);
-  free(b->part);
   memset(b, 0, sizeof *b);
 }
 
-/* The NDJSON bodies bench-tracks emit writes (pass 0), each its reports'
- * lines; 0, or -1 when the CSV cannot be read. */
+/* The NDJSON bodies of the CSV at csv: 0, or -1 when it cannot be read. */
 static int make_bodies(const char *csv, struct bodies *out) {
   memset(out, 0, sizeof *out);
-  size_t n;
-  struct row *r = read_rows(csv, &n);
+  size_t n, skipped;
+  struct traffic_rep *r = traffic_load(csv, &n, &skipped);
   if (r == NULL)
     return -1;
-  partition(r, n);
-  size_t maxb = n / BATCH + PARTS + 1;
-  out->text = calloc(maxb, sizeof *out->text);
-  out->len = calloc(maxb, sizeof *out->len);
-  out->reports = calloc(maxb, sizeof *out->reports);
-  out->part = calloc(maxb, sizeof *out->part);
-  assert_true(out->text && out->len && out->reports && out->part);
-  for (unsigned p = 0; p < PARTS; p++) {
-    for (size_t i = 0; i < n;) {
-      size_t cap = BATCH * 256, len = 0, k = 0;
-      char *t = malloc(cap);
-      assert_non_null(t);
-      for (; i < n && k < BATCH; i++) {
-        const struct row *x = &r[i];
-        if (x->part != p)
-          continue;
-        int w =
-            snprintf(t + len, cap - len,
-                     "{\"asset\":\"%s\",\"party\":\"syr-gov\",\"class\":"
-                     "\"fixed_wing\",\"t_ms\":%lld,\"lon\":%.7f,\"lat\":%.7f,"
-                     "\"alt_m\":%.1f,\"gs_mps\":%.2f,\"trk_deg\":%.4f,"
-                     "\"vs_mps\":%.2f}\n",
-                     x->id, (long long)x->t_ms, x->lon, x->lat, x->alt_m,
-                     x->gs_mps, x->trk_deg, x->vs_mps);
-        assert_true(w > 0 && (size_t)w < cap - len);
-        len += (size_t)w;
-        k++;
-      }
-      if (k == 0) {
-        free(t);
-        break;
-      }
-      assert_true(out->n < maxb);
-      out->text[out->n] = t;
-      out->len[out->n] = len;
-      out->reports[out->n] = k;
-      out->part[out->n] = p;
-      out->n++;
-      out->total += k;
-    }
+  assert_true(traffic_number_assets(r, n, PARTS) > 0);
+  struct traffic_batches b;
+  assert_int_equal(traffic_make_batches(r, n, PARTS, BATCH, &b), 0);
+  out->text = calloc(b.nb + 1, sizeof *out->text);
+  out->len = calloc(b.nb + 1, sizeof *out->len);
+  out->reports = calloc(b.nb + 1, sizeof *out->reports);
+  assert_true(out->text && out->len && out->reports);
+  for (size_t bi = 0; bi < b.nb; bi++) {
+    out->text[bi] = traffic_body(r, &b, bi, "syr-gov", 0, &out->len[bi]);
+    assert_non_null(out->text[bi]);
+    out->reports[bi] = b.len[bi];
+    out->total += b.len[bi];
+    out->n++;
   }
+  traffic_batches_free(&b);
   free(r);
   return 0;
-}
-
-/* NDJSON body as a JSON array: "[" line "," line ... "]" (each line's
- * '\n' kept, before the comma). Caller frees. */
-static char *as_array(const char *nd, size_t len, size_t *alen) {
-  char *a = malloc(2 * len + 3);
-  assert_non_null(a);
-  size_t o = 0;
-  a[o++] = '[';
-  for (size_t i = 0; i < len; i++) {
-    a[o++] = nd[i];
-    if (nd[i] == '\n' && i + 1 < len)
-      a[o++] = ',';
-  }
-  a[o++] = ']';
-  a[o] = '\0';
-  *alen = o;
-  return a;
 }
 
 static void csv_path(char *buf, size_t size) {
@@ -395,8 +216,9 @@ static void test_real_batches(void **state) {
     if (o.rc != HV_OK || o.fallback || o.n != b.reports[i])
       fail_msg("%s (ndjson): rc %d \"%s\", fallback %d, %zu of %zu reports",
                what, o.rc, o.msg, o.fallback, o.n, b.reports[i]);
-    size_t alen;
-    char *a = as_array(b.text[i], b.len[i], &alen);
+    size_t alen = 0;
+    char *a = traffic_to_array(b.text[i], b.len[i], &alen);
+    assert_non_null(a);
     o = same(a, alen, 0, what);
     if (o.rc != HV_OK || o.fallback || o.n != b.reports[i])
       fail_msg("%s (array): rc %d \"%s\", fallback %d, %zu of %zu reports",
@@ -406,76 +228,6 @@ static void test_real_batches(void **state) {
   print_message("%zu batches, %zu reports: the same from both, each way\n", b.n,
                 b.total);
   bodies_free(&b);
-}
-
-/* Runs argv (argv[0] a path) with its output into log; 0 when it exits 0. */
-static int run(char *const argv[], const char *log) {
-  posix_spawn_file_actions_t fa;
-  if (posix_spawn_file_actions_init(&fa) != 0)
-    return -1;
-  int rc = posix_spawn_file_actions_addopen(&fa, 1, log,
-                                            O_WRONLY | O_CREAT | O_TRUNC, 0644);
-  if (rc == 0)
-    rc = posix_spawn_file_actions_adddup2(&fa, 1, 2);
-  extern char **environ;
-  pid_t pid = 0;
-  if (rc == 0)
-    rc = posix_spawn(&pid, argv[0], &fa, NULL, argv, environ);
-  posix_spawn_file_actions_destroy(&fa);
-  if (rc != 0)
-    return -1;
-  int status = 0;
-  while (waitpid(pid, &status, 0) < 0)
-    if (errno != EINTR)
-      return -1;
-  return WIFEXITED(status) && WEXITSTATUS(status) == 0 ? 0 : -1;
-}
-
-/* Our batches are bench-tracks emit's, byte for byte (when it is built). */
-static void test_batches_are_bench_tracks(void **state) {
-  (void)state;
-  char bin[4200], csv[4200], shared[4200], dir[4200], log[4300];
-  snprintf(bin, sizeof bin, "%s/bench/bench-tracks",
-           tu_env_or("HAVEN_BUILD_DIR", "."));
-  csv_path(csv, sizeof csv);
-  if (access(bin, X_OK) != 0 || access(csv, R_OK) != 0) {
-    print_message("no %s or %s: skipped\n", bin, csv);
-    skip();
-  }
-  /* bench-tracks takes the directory above data/. */
-  snprintf(shared, sizeof shared, "%s/..",
-           tu_env_or("HAVEN_SHARED_DATA", "/work/shared/data"));
-  assert_int_equal(tu_scratch_dir(dir, sizeof dir, "posjson-emit"), 0);
-  snprintf(log, sizeof log, "%s/log", dir);
-  char batch[16], parts[16];
-  snprintf(batch, sizeof batch, "%d", BATCH);
-  snprintf(parts, sizeof parts, "%d", PARTS);
-  char *argv[] = {bin, "emit", shared, dir, batch, parts, NULL};
-  if (run(argv, log) != 0)
-    fail_msg("%s emit %s %s failed (output in %s)", bin, shared, dir, log);
-  struct bodies b;
-  assert_int_equal(make_bodies(csv, &b), 0);
-  size_t k = 0;
-  for (unsigned p = 0; p < PARTS; p++) {
-    char path[4300];
-    size_t size, at = 0;
-    snprintf(path, sizeof path, "%s/part-%u.ndjson", dir, p);
-    char *file = slurp(path, &size);
-    assert_non_null(file);
-    /* Each body followed by an empty line. */
-    for (; k < b.n && b.part[k] == p; k++) {
-      if (at + b.len[k] + 1 > size ||
-          memcmp(file + at, b.text[k], b.len[k]) != 0 ||
-          file[at + b.len[k]] != '\n')
-        fail_msg("%s: batch %zu differs from ours", path, k);
-      at += b.len[k] + 1;
-    }
-    assert_int_equal(at, size);
-    free(file);
-  }
-  assert_int_equal(k, b.n);
-  bodies_free(&b);
-  tu_rm_tree(dir);
 }
 
 /* ---- the table ----------------------------------------------------------- */
@@ -1162,7 +914,6 @@ int main(void) {
       cmocka_unit_test(test_random_numbers),
       cmocka_unit_test(test_mutations),
       cmocka_unit_test(test_real_batches),
-      cmocka_unit_test(test_batches_are_bench_tracks),
   };
   return cmocka_run_group_tests(tests, NULL, group_teardown);
 }
