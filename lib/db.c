@@ -22,19 +22,28 @@
 /* ---- tables ---------------------------------------------------------------
  */
 
-long hv__table_find(const struct hv__table *t, const char *id) {
-  size_t lo = 0, hi = t->n;
+long hv__bsearch(const void *base, size_t n, size_t size, const void *key,
+                 int (*cmp)(const void *key, const void *elem)) {
+  size_t lo = 0, hi = n;
   while (lo < hi) {
     size_t mid = lo + (hi - lo) / 2;
-    int c = strcmp(t->v[mid]->id, id);
+    int c = cmp(key, (const char *)base + mid * size);
     if (c == 0)
       return (long)mid;
-    if (c < 0)
+    if (c > 0)
       lo = mid + 1;
     else
       hi = mid;
   }
   return -(long)lo - 1;
+}
+
+static int id_cmp(const void *key, const void *elem) {
+  return strcmp(key, (*(struct hv_object *const *)elem)->id);
+}
+
+long hv__table_find(const struct hv__table *t, const char *id) {
+  return hv__bsearch(t->v, t->n, sizeof *t->v, id, id_cmp);
 }
 
 /* Puts obj into t (taken), replacing and freeing any object with its id. */

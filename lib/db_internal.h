@@ -74,6 +74,12 @@ struct hv__acks;
 int hv__acks_load(struct hv_db *db, struct hv__acks **out);
 void hv__acks_free(struct hv__acks *acks);
 
+/* Binary search of the n elements of size bytes at base, sorted by cmp
+ * (cmp(key, element) < 0 when key comes first): the index of the element
+ * equal to key, or -(insertion point) - 1 when there is none. */
+long hv__bsearch(const void *base, size_t n, size_t size, const void *key,
+                 int (*cmp)(const void *key, const void *elem));
+
 /* The index of id in table t, or -(insertion point) - 1 when absent. */
 long hv__table_find(const struct hv__table *t, const char *id);
 

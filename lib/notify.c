@@ -12,6 +12,7 @@
  *   object's acknowledgements by (version, party), one per pair: a second
  *   acknowledgement of the same version by the same party is never written.
  */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -46,43 +47,28 @@ void hv__acks_free(struct hv__acks *a) {
   free(a);
 }
 
-/* The index of key in a, or -(insertion point) - 1. */
-static long find_obj(const struct hv__acks *a, const char *key) {
-  size_t lo = 0, hi = a->n;
-  while (lo < hi) {
-    size_t mid = lo + (hi - lo) / 2;
-    int c = strcmp(a->v[mid].key, key);
-    if (c == 0)
-      return (long)mid;
-    if (c < 0)
-      lo = mid + 1;
-    else
-      hi = mid;
-  }
-  return -(long)lo - 1;
+static int key_cmp(const void *key, const void *elem) {
+  return strcmp(key, ((const struct acked *)elem)->key);
 }
 
-static int cmp_ack(int64_t va, const char *pa, int64_t vb, const char *pb) {
-  if (va != vb)
-    return va < vb ? -1 : 1;
-  return strcmp(pa, pb);
+/* The index of key in a, or -(insertion point) - 1. */
+static long find_obj(const struct hv__acks *a, const char *key) {
+  return hv__bsearch(a->v, a->n, sizeof *a->v, key, key_cmp);
+}
+
+static int ack_cmp(const void *key, const void *elem) {
+  const struct ack *k = key, *e = elem;
+  if (k->version != e->version)
+    return k->version < e->version ? -1 : 1;
+  return strcmp(k->party, e->party);
 }
 
 /* The index of (version, party) in o, or -(insertion point) - 1. */
 static long find_ack(const struct acked *o, int64_t version,
                      const char *party) {
-  size_t lo = 0, hi = o->n;
-  while (lo < hi) {
-    size_t mid = lo + (hi - lo) / 2;
-    int c = cmp_ack(o->v[mid].version, o->v[mid].party, version, party);
-    if (c == 0)
-      return (long)mid;
-    if (c < 0)
-      lo = mid + 1;
-    else
-      hi = mid;
-  }
-  return -(long)lo - 1;
+  struct ack k = {.version = version};
+  snprintf(k.party, sizeof k.party, "%s", party);
+  return hv__bsearch(o->v, o->n, sizeof *o->v, &k, ack_cmp);
 }
 
 /* v with room for n + 1 elements of size (*cap updated), or NULL when out

@@ -305,16 +305,8 @@ static int replay_entry(const struct hv_ledger_entry *e, void *ud) {
   struct replay *p = ud;
   struct hv__stream *st = p->st;
   p->last = e->seq;
-  if (strcmp(e->op, "finding") != 0 || strcmp(e->kind, "finding") != 0)
-    return 0;
-  json_error_t jerr;
-  json_t *doc = json_loads(e->body, 0, &jerr);
-  if (doc == NULL)
-    return 0;
-  const char *k = json_string_value(json_object_get(doc, "kind"));
-  int keep = hv_visibility(&st->who, HV_FINDING, doc) == HV_VIS_FULL &&
-             (st->kind[0] == '\0' || (k && strcmp(k, st->kind) == 0));
-  if (keep) {
+  json_t *doc = hv__finding_of(&st->who, st->kind, e);
+  if (doc) {
     size_t len;
     char *t = finding_event(doc, e->seq, e->time_ms, &len);
     if (t == NULL || !bk_add(st, t, len)) {

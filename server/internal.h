@@ -186,6 +186,12 @@ void hv__h_acks(struct hv__req *r);
  * recorded body (hv_finding_record_json; borrowed) with seq and
  * recorded_at (the ledger entry's time). NULL on no memory. */
 json_t *hv__finding_item(const json_t *doc, int64_t seq, int64_t time_ms);
+/* The recorded body of ledger entry e when it is a finding who may see
+ * and, when kind is non-NULL and not "", of that kind; else NULL. Caller
+ * owns it. GET /v1/findings and the alert streams' replay read the ledger
+ * through it. */
+json_t *hv__finding_of(const struct hv_principal *who, const char *kind,
+                       const struct hv_ledger_entry *e);
 /* 1 when name is a kind of finding ("zone_enter"...). */
 int hv__finding_kind_known(const char *name);
 

@@ -214,26 +214,34 @@ struct fpage {
   int oom;
 };
 
-static int finding_entry(const struct hv_ledger_entry *e, void *ud) {
-  struct fpage *p = ud;
+json_t *hv__finding_of(const struct hv_principal *who, const char *kind,
+                       const struct hv_ledger_entry *e) {
   if (strcmp(e->op, "finding") != 0 || strcmp(e->kind, "finding") != 0)
-    return 0;
+    return NULL;
   json_error_t jerr;
   json_t *doc = json_loads(e->body, 0, &jerr);
+  const char *k = json_string_value(json_object_get(doc, "kind"));
+  if (doc && hv_visibility(who, HV_FINDING, doc) == HV_VIS_FULL &&
+      (kind == NULL || kind[0] == '\0' || (k && strcmp(k, kind) == 0)))
+    return doc;
+  json_decref(doc);
+  return NULL;
+}
+
+static int finding_entry(const struct hv_ledger_entry *e, void *ud) {
+  struct fpage *p = ud;
+  json_t *doc = hv__finding_of(&p->r->who, p->kind, e);
   if (doc == NULL)
     return 0;
-  const char *k = json_string_value(json_object_get(doc, "kind"));
-  int keep = hv_visibility(&p->r->who, HV_FINDING, doc) == HV_VIS_FULL &&
-             (p->kind == NULL || (k && strcmp(k, p->kind) == 0));
-  if (keep && (int64_t)json_array_size(p->items) == p->limit) {
+  if ((int64_t)json_array_size(p->items) == p->limit) {
     /* One more to show: the page ends at the last one shown. */
     json_decref(doc);
     json_t *last = json_array_get(p->items, json_array_size(p->items) - 1);
     p->next = json_integer_value(json_object_get(last, "seq"));
     return 1;
   }
-  if (keep && json_array_append_new(
-                  p->items, hv__finding_item(doc, e->seq, e->time_ms))) {
+  if (json_array_append_new(p->items,
+                            hv__finding_item(doc, e->seq, e->time_ms))) {
     p->oom = 1;
     json_decref(doc);
     return 1;
