@@ -106,7 +106,7 @@ int cli_number(const char *what, const char *text, double *out) {
 static int parse_kind(const char *s, enum hv_kind *k) {
   static const char *const plural[HV_KIND_COUNT] = {
       "parties",      "agreements", "zones",     "corridors", "sites",
-      "delineations", "areas",      "movements", "tokens"};
+      "delineations", "areas",      "movements", "incidents", "tokens"};
   for (int i = 0; i < HV_KIND_COUNT; i++)
     if (strcmp(s, plural[i]) == 0) {
       *k = (enum hv_kind)i;

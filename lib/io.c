@@ -25,7 +25,8 @@
  * is one too, with "geometry": null). */
 static int spatial(enum hv_kind k) {
   return k == HV_ZONE || k == HV_CORRIDOR || k == HV_SITE ||
-         k == HV_DELINEATION || k == HV_AREA || k == HV_MOVEMENT;
+         k == HV_DELINEATION || k == HV_AREA || k == HV_MOVEMENT ||
+         k == HV_INCIDENT;
 }
 
 /* One object read from a file, waiting to be written. */
@@ -290,7 +291,7 @@ static int feature_doc(struct import *im, const json_t *f, const char *file,
     return hv_error_set(im->err, HV_ESCHEMA,
                         "%s: %s (id \"%s\"): properties.object: must be one "
                         "of zone, corridor, site, delineation, area, "
-                        "movement",
+                        "movement, incident",
                         file, where, idtxt);
   } else if (want != HV_KIND_COUNT && *kind != want) {
     return hv_error_set(im->err, HV_ESCHEMA,
@@ -341,6 +342,9 @@ static int read_features(struct import *im, json_t *root, const char *file,
   return HV_OK;
 }
 
+static int read_root(struct import *im, json_t *root, const char *path,
+                     hv_progress_fn progress, void *ud);
+
 static int read_file(struct import *im, const char *path,
                      hv_progress_fn progress, void *ud) {
   json_error_t jerr;
@@ -352,6 +356,14 @@ static int read_file(struct import *im, const char *path,
                         "%s: line %d, column %d: not JSON: %s", path, jerr.line,
                         jerr.column, jerr.text);
   }
+  int rc = read_root(im, root, path, progress, ud);
+  json_decref(root);
+  return rc;
+}
+
+/* One file's parsed content (borrowed), named path in messages. */
+static int read_root(struct import *im, json_t *root, const char *path,
+                     hv_progress_fn progress, void *ud) {
   int rc;
   const char *type = json_string_value(json_object_get(root, "type"));
   if (type && strcmp(type, "FeatureCollection") == 0)
@@ -365,7 +377,6 @@ static int read_file(struct import *im, const char *path,
                       "%s: neither a GeoJSON FeatureCollection nor a registry "
                       "document with parties/agreements",
                       path);
-  json_decref(root);
   return rc;
 }
 
@@ -552,15 +563,40 @@ static int check_all_indexed(struct import *im) {
   return HV_OK;
 }
 
+/* Checks and writes what im has read (rc: how the reading went). */
+static int import_finish(struct import *im, int rc,
+                         struct hv_import_stats *stats);
+
 int hv_db_import(struct hv_db *db, const char *author, const char *const *paths,
                  size_t n_paths, hv_progress_fn progress, void *ud,
                  struct hv_import_stats *stats, struct hv_error *err) {
   struct import im = {
       .db = db, .author = author, .err = err, .now_ms = hv_time_now_ms()};
-  struct hv_import_stats st = {0};
   int rc = HV_OK;
   for (size_t i = 0; i < n_paths && rc == HV_OK; i++)
     rc = read_file(&im, paths[i], progress, ud);
+  return import_finish(&im, rc, stats);
+}
+
+int hv_db_import_docs(struct hv_db *db, const char *author,
+                      json_t *const *docs, const char *const *names,
+                      size_t n, hv_progress_fn progress, void *ud,
+                      struct hv_import_stats *stats, struct hv_error *err) {
+  struct import im = {
+      .db = db, .author = author, .err = err, .now_ms = hv_time_now_ms()};
+  int rc = HV_OK;
+  for (size_t i = 0; i < n && rc == HV_OK; i++)
+    rc = read_root(&im, docs[i], names[i], progress, ud);
+  return import_finish(&im, rc, stats);
+}
+
+static int import_finish(struct import *im_, int rc,
+                         struct hv_import_stats *stats) {
+  struct import im = *im_;
+  struct hv_db *db = im.db;
+  const char *author = im.author;
+  struct hv_error *err = im.err;
+  struct hv_import_stats st = {0};
   if (rc == HV_OK)
     rc = check_all(&im);
   struct hv__change *changes = NULL;
@@ -748,7 +784,8 @@ int hv_db_export(struct hv_db *db, const char *dir, struct hv_error *err) {
   } files[] = {
       {HV_ZONE, "zones.geojson"}, {HV_CORRIDOR, "corridors.geojson"},
       {HV_SITE, "sites.geojson"}, {HV_DELINEATION, "delineations.geojson"},
-      {HV_AREA, "areas.geojson"}, {HV_MOVEMENT, "movements.geojson"}};
+      {HV_AREA, "areas.geojson"}, {HV_MOVEMENT, "movements.geojson"},
+      {HV_INCIDENT, "incidents.geojson"}};
   for (size_t k = 0; rc == HV_OK && k < sizeof files / sizeof *files; k++) {
     json_t *fc =
         json_pack("{s:s,s:[]}", "type", "FeatureCollection", "features");

@@ -20,7 +20,7 @@
 
 static const char *const KIND_NAMES[HV_KIND_COUNT] = {
     "party",       "agreement", "zone",     "corridor", "site",
-    "delineation", "area",      "movement", "token"};
+    "delineation", "area",      "movement", "incident", "token"};
 
 const char *hv_kind_name(enum hv_kind kind) {
   return (unsigned)kind < HV_KIND_COUNT ? KIND_NAMES[kind] : "?";
@@ -236,8 +236,37 @@ static const struct member MOVEMENT_M[] = {COMMON,
                                            {"emergency", T_BOOL, 0},
                                            {"half_width_m", T_NUMBER, 0},
                                            {"withdrawn_at", T_TIME, 0},
+                                           {"completed_at", T_TIME, 0},
                                            {"notes", T_STRING, 0},
                                            {NULL, 0, 0}};
+static const struct member INCIDENT_M[] = {
+    COMMON,
+    {"geometry", T_CUSTOM, 1},
+    {"time", T_TIME, 1},
+    {"time_end", T_TIME, 0},
+    {"location_precision", T_CUSTOM, 0},
+    {"uncertainty_m", T_NUMBER, 0},
+    {"area", T_ID, 0},
+    {"event_type", T_CUSTOM, 1},
+    {"sub_event_type", T_CUSTOM, 0},
+    {"perpetrator", T_ID_OR_NULL, 0},
+    {"perpetrator_certainty", T_CUSTOM, 0},
+    {"sides", T_IDS, 0},
+    {"actors", T_STRINGS, 0},
+    {"target", T_CUSTOM, 0},
+    {"target_party", T_ID, 0},
+    {"target_site", T_ID, 0},
+    {"fatalities", T_COUNT, 0},
+    {"source", T_STRING, 0},
+    {"source_id", T_STRING, 0},
+    {"confidence", T_CUSTOM, 0},
+    {"evidence", T_CUSTOM, 0},
+    {"reporter", T_STRING, 0},
+    {"hide_reporter", T_BOOL, 0},
+    {"coarsen_m", T_NUMBER, 0},
+    {"name", T_STRING, 0},
+    {"notes", T_STRING, 0},
+    {NULL, 0, 0}};
 static const struct member DELINEATION_M[] = {COMMON,
                                               {"geometry", T_CUSTOM, 1},
                                               {"party", T_ID, 1},
@@ -255,12 +284,13 @@ static const struct member AREA_M[] = {COMMON,
                                        {"name", T_STRING, 1},
                                        {"pcode", T_STRING, 0},
                                        {"level", T_STRING, 0},
+                                       {"population", T_COUNT, 0},
                                        {"source", T_STRING, 0},
                                        {NULL, 0, 0}};
 
 static const struct member *const SCHEMA[HV_KIND_COUNT] = {
     PARTY_M,       AGREEMENT_M, ZONE_M,     CORRIDOR_M, SITE_M,
-    DELINEATION_M, AREA_M,      MOVEMENT_M, TOKEN_M};
+    DELINEATION_M, AREA_M,      MOVEMENT_M, INCIDENT_M, TOKEN_M};
 
 static const char *const PARTY_KINDS[] = {"state",   "armed_group", "agency",
                                           "monitor", "designated",  NULL};
@@ -284,6 +314,72 @@ static const char *const SITE_CATEGORIES[] = {
 static const char *const MOVEMENT_KINDS[] = {"convoy", "evacuation", "medical",
                                              "staff", NULL};
 static const char *const DISCLOSURES[] = {"disclosed", "blind", NULL};
+static const char *const PRECISIONS[HV_PREC_COUNT + 1] = {
+    "exact", "near", "district", "province", "country", NULL};
+static const char *const ACTIONS[HV_ACT_COUNT] = {
+    "air_strike", "shelling", "ground_offensive", "chemical_weapons",
+    "attack",     "none"};
+static const char *const EVENT_TYPES[] = {"Battles",
+                                          "Explosions/Remote violence",
+                                          "Violence against civilians",
+                                          "Protests",
+                                          "Riots",
+                                          "Strategic developments",
+                                          NULL};
+/* ACLED's sub-event types, per event type (same order), with the action
+ * each stands for (docs/incidents.md "Actions"). */
+struct sub_event {
+  const char *name;
+  enum hv_action action;
+};
+static const struct sub_event SUB_EVENTS[][9] = {
+    {{"Armed clash", HV_ACT_GROUND_OFFENSIVE},
+     {"Government regains territory", HV_ACT_GROUND_OFFENSIVE},
+     {"Non-state actor overtakes territory", HV_ACT_GROUND_OFFENSIVE},
+     {NULL, 0}},
+    {{"Chemical weapon", HV_ACT_CHEMICAL},
+     {"Air/drone strike", HV_ACT_AIR_STRIKE},
+     {"Suicide bomb", HV_ACT_ATTACK},
+     {"Shelling/artillery/missile attack", HV_ACT_SHELLING},
+     {"Remote explosive/landmine/IED", HV_ACT_ATTACK},
+     {"Grenade", HV_ACT_ATTACK},
+     {NULL, 0}},
+    {{"Sexual violence", HV_ACT_ATTACK},
+     {"Attack", HV_ACT_ATTACK},
+     {"Abduction/forced disappearance", HV_ACT_ATTACK},
+     {NULL, 0}},
+    {{"Peaceful protest", HV_ACT_NONE},
+     {"Protest with intervention", HV_ACT_NONE},
+     {"Excessive force against protesters", HV_ACT_ATTACK},
+     {NULL, 0}},
+    {{"Violent demonstration", HV_ACT_NONE},
+     {"Mob violence", HV_ACT_NONE},
+     {NULL, 0}},
+    {{"Agreement", HV_ACT_NONE},
+     {"Arrests", HV_ACT_NONE},
+     {"Change to group/activity", HV_ACT_NONE},
+     {"Disrupted weapons use", HV_ACT_NONE},
+     {"Headquarters or base established", HV_ACT_NONE},
+     {"Looting/property destruction", HV_ACT_NONE},
+     {"Non-violent transfer of territory", HV_ACT_NONE},
+     {"Other", HV_ACT_NONE},
+     {NULL, 0}}};
+/* The action of an event type without a sub-event type. */
+static const enum hv_action EVENT_ACTIONS[] = {
+    HV_ACT_GROUND_OFFENSIVE, HV_ACT_ATTACK, HV_ACT_ATTACK,
+    HV_ACT_NONE,             HV_ACT_NONE,   HV_ACT_NONE};
+static const char *const TARGETS[] = {"civilians",      "party",   "site",
+                                      "infrastructure", "unknown", NULL};
+static const char *const CERTAINTIES[] = {"known", "suspected", NULL};
+static const char *const CONFIDENCES[] = {"high", "medium", "low", NULL};
+
+const char *hv_loc_precision_name(enum hv_loc_precision p) {
+  return (unsigned)p < HV_PREC_COUNT ? PRECISIONS[p] : "?";
+}
+
+const char *hv_action_name(enum hv_action a) {
+  return (unsigned)a < HV_ACT_COUNT ? ACTIONS[a] : "?";
+}
 
 /* The members list of an enum as text, for messages. */
 static void enum_list(const char *const *names, char *buf, size_t size) {
@@ -904,6 +1000,7 @@ static int movement(struct hv_geo *geo, struct hv_object *o,
   o->u.movement.emergency = json_is_true(json_object_get(o->doc, "emergency"));
   o->u.movement.notified_ms = time_or(o->doc, "notified_at", 0);
   o->u.movement.withdrawn_ms = time_or(o->doc, "withdrawn_at", 0);
+  o->u.movement.completed_ms = time_or(o->doc, "completed_at", 0);
   int64_t lead =
       o->u.movement.emergency ? HV_LEAD_TIME_EMERGENCY_MS : HV_LEAD_TIME_MS;
   /* Late: told less than the lead time before the window opens. Accepted,
@@ -961,6 +1058,182 @@ static int areal(struct hv_geo *geo, struct hv_object *o,
   if (rc != HV_OK)
     return rc;
   return geometry(geo, o, types, "Polygon or MultiPolygon", err);
+}
+
+/* Evidence: hashes, "sha256:" or "blake2b-256:" and 64 lowercase hex. */
+static int evidence(const json_t *ev, struct hv_error *err) {
+  if (ev == NULL)
+    return HV_OK;
+  if (!json_is_array(ev))
+    return hv_error_set(err, HV_ESCHEMA,
+                        "evidence: must be an array of hashes");
+  size_t i;
+  json_t *e;
+  json_array_foreach(ev, i, e) {
+    const char *h = json_string_value(e);
+    const char *hex = NULL;
+    if (h && strncmp(h, "sha256:", 7) == 0)
+      hex = h + 7;
+    else if (h && strncmp(h, "blake2b-256:", 12) == 0)
+      hex = h + 12;
+    size_t n = hex ? strlen(hex) : 0;
+    int ok = n == 64;
+    for (size_t j = 0; ok && j < n; j++)
+      ok = (hex[j] >= '0' && hex[j] <= '9') || (hex[j] >= 'a' && hex[j] <= 'f');
+    if (!ok)
+      return hv_error_set(err, HV_ESCHEMA,
+                          "evidence[%zu]: must be \"sha256:\" or "
+                          "\"blake2b-256:\" and 64 lowercase hex digits",
+                          i);
+  }
+  return HV_OK;
+}
+
+/* A date alone ("2016-02-27"): the whole day. */
+static int date_only(const char *t) {
+  return t && strlen(t) == 10 && t[4] == '-' && t[7] == '-';
+}
+
+static int incident(struct hv_geo *geo, struct hv_object *o,
+                    struct hv_error *err) {
+  static const int types[] = {GEOS_POINT, -1};
+  const json_t *d = o->doc;
+  const char *s;
+  int rc;
+  /* When: [time, time_end). */
+  const char *t0 = str(d, "time");
+  hv_time_parse(t0, &o->u.incident.t_ms);
+  o->u.incident.t_end_ms =
+      time_or(d, "time_end",
+              date_only(t0) ? o->u.incident.t_ms + 86400000LL
+                            : o->u.incident.t_ms);
+  if (json_object_get(d, "time_end") &&
+      o->u.incident.t_end_ms <= o->u.incident.t_ms)
+    return hv_error_set(err, HV_ESCHEMA, "time_end: must be after time");
+  o->from_ms = o->u.incident.t_ms;
+  o->to_ms = o->u.incident.t_end_ms > o->u.incident.t_ms
+                 ? o->u.incident.t_end_ms
+                 : o->u.incident.t_ms + 1;
+  /* Where, and how precisely. */
+  const json_t *pv = json_object_get(d, "location_precision");
+  o->u.incident.precision = HV_PREC_EXACT;
+  if (pv) {
+    if ((rc = check_enum(pv, "location_precision", PRECISIONS, &s, err)) !=
+        HV_OK)
+      return rc;
+    o->u.incident.precision = (enum hv_loc_precision)lookup(
+        PRECISIONS, HV_PREC_COUNT, s);
+  }
+  enum hv_loc_precision p = o->u.incident.precision;
+  const json_t *uv = json_object_get(d, "uncertainty_m");
+  if (uv && p >= HV_PREC_PROVINCE)
+    return hv_error_set(err, HV_ESCHEMA,
+                        "uncertainty_m: not allowed with location_precision "
+                        "\"%s\" (the %s is the uncertainty)",
+                        PRECISIONS[p], p == HV_PREC_PROVINCE ? "area" : "country");
+  o->u.incident.uncertainty_m =
+      uv ? json_number_value(uv)
+         : p == HV_PREC_NEAR ? 25000.0 : p == HV_PREC_DISTRICT ? 50000.0 : 0.0;
+  if (!(o->u.incident.uncertainty_m >= 0) ||
+      o->u.incident.uncertainty_m > 500000)
+    return hv_error_set(err, HV_ESCHEMA,
+                        "uncertainty_m: must be >= 0 and <= 500000 metres");
+  o->u.incident.area = str(d, "area");
+  if (o->u.incident.area && p != HV_PREC_PROVINCE)
+    return hv_error_set(err, HV_ESCHEMA,
+                        "area: only with location_precision \"province\"");
+  /* What. */
+  const char *et, *sub = NULL;
+  if ((rc = check_enum(json_object_get(d, "event_type"), "event_type",
+                       EVENT_TYPES, &et, err)) != HV_OK)
+    return rc;
+  int ei = lookup(EVENT_TYPES, 6, et);
+  o->u.incident.event_type = et;
+  o->u.incident.action = EVENT_ACTIONS[ei];
+  const json_t *sv = json_object_get(d, "sub_event_type");
+  if (sv) {
+    const struct sub_event *se = SUB_EVENTS[ei];
+    const char *sn = json_string_value(sv);
+    size_t k = 0;
+    while (se[k].name && !(sn && strcmp(se[k].name, sn) == 0))
+      k++;
+    if (se[k].name == NULL) {
+      char list[512];
+      size_t used = 0;
+      list[0] = '\0';
+      for (size_t j = 0; se[j].name && used < sizeof list; j++)
+        used += (size_t)snprintf(list + used, sizeof list - used, "%s%s",
+                                 j ? ", " : "", se[j].name);
+      return hv_error_set(err, HV_ESCHEMA,
+                          "sub_event_type: %s%s%s is not a sub-event type of "
+                          "\"%s\": one of %s",
+                          sn ? "\"" : "", sn ? sn : "(not a string)",
+                          sn ? "\"" : "", et, list);
+    }
+    sub = se[k].name;
+    o->u.incident.action = se[k].action;
+  }
+  o->u.incident.sub_event_type = sub;
+  /* Who. */
+  o->u.incident.perpetrator = str(d, "perpetrator");
+  const json_t *cv = json_object_get(d, "perpetrator_certainty");
+  if (o->u.incident.perpetrator && cv == NULL)
+    return hv_error_set(err, HV_ESCHEMA,
+                        "perpetrator_certainty: missing (\"known\" or "
+                        "\"suspected\", required with perpetrator)");
+  if (cv && o->u.incident.perpetrator == NULL)
+    return hv_error_set(err, HV_ESCHEMA,
+                        "perpetrator_certainty: only with a perpetrator");
+  if (cv) {
+    if ((rc = check_enum(cv, "perpetrator_certainty", CERTAINTIES, &s, err)) !=
+        HV_OK)
+      return rc;
+    o->u.incident.suspected = strcmp(s, "suspected") == 0;
+  }
+  const json_t *sides = json_object_get(d, "sides");
+  if (json_array_size(sides) > 2)
+    return hv_error_set(err, HV_ESCHEMA, "sides: at most 2 parties");
+  for (size_t i = 0; i < json_array_size(sides); i++)
+    o->u.incident.sides[i] = json_string_value(json_array_get(sides, i));
+  if (o->u.incident.perpetrator && json_array_size(sides) > 0 &&
+      !hv_ids_contain((hv_ids)(const char *[]){o->u.incident.sides[0],
+                                               o->u.incident.sides[1], NULL},
+                      o->u.incident.perpetrator))
+    return hv_error_set(err, HV_ESCHEMA,
+                        "sides: must include the perpetrator \"%s\" when "
+                        "given",
+                        o->u.incident.perpetrator);
+  o->u.incident.target = TARGETS[4];
+  const json_t *tv = json_object_get(d, "target");
+  if (tv && (rc = check_enum(tv, "target", TARGETS, &o->u.incident.target,
+                             err)) != HV_OK)
+    return rc;
+  o->u.incident.target_party = str(d, "target_party");
+  o->u.incident.target_site = str(d, "target_site");
+  if (o->u.incident.target_party && strcmp(o->u.incident.target, "party") != 0)
+    return hv_error_set(err, HV_ESCHEMA,
+                        "target_party: only with target \"party\"");
+  if (o->u.incident.target_site && strcmp(o->u.incident.target, "site") != 0)
+    return hv_error_set(err, HV_ESCHEMA,
+                        "target_site: only with target \"site\"");
+  const json_t *fv = json_object_get(d, "fatalities");
+  o->u.incident.fatalities = fv ? (long)json_integer_value(fv) : -1;
+  const json_t *conf = json_object_get(d, "confidence");
+  if (conf && (rc = check_enum(conf, "confidence", CONFIDENCES, &s, err)) !=
+                  HV_OK)
+    return rc;
+  if ((rc = evidence(json_object_get(d, "evidence"), err)) != HV_OK)
+    return rc;
+  o->u.incident.hide_reporter = json_is_true(json_object_get(d, "hide_reporter"));
+  const json_t *cm = json_object_get(d, "coarsen_m");
+  o->u.incident.coarsen_m = cm ? json_number_value(cm) : 0;
+  if (cm && (!(o->u.incident.coarsen_m > 0) ||
+             o->u.incident.coarsen_m > 100000))
+    return hv_error_set(err, HV_ESCHEMA,
+                        "coarsen_m: must be > 0 and <= 100000 metres");
+  if ((rc = geometry(geo, o, types, "Point", err)) != HV_OK)
+    return rc;
+  return HV_OK;
 }
 
 static int token(struct hv_object *o, struct hv_error *err) {
@@ -1031,6 +1304,9 @@ int hv__object_new(struct hv_geo *geo, enum hv_kind kind, json_t *doc,
     break;
   case HV_MOVEMENT:
     rc = movement(geo, o, err);
+    break;
+  case HV_INCIDENT:
+    rc = incident(geo, o, err);
     break;
   case HV_TOKEN:
     rc = token(o, err);
@@ -1174,6 +1450,22 @@ int hv__object_each_ref(const struct hv_object *o, ref_fn fn, void *ud) {
     break;
   case HV_TOKEN:
     rc = fn("party", HV_PARTY, o->u.token.party, ud);
+    break;
+  case HV_INCIDENT:
+    if (o->u.incident.perpetrator &&
+        (rc = fn("perpetrator", HV_PARTY, o->u.incident.perpetrator, ud)))
+      break;
+    for (size_t i = 0; i < 2 && !rc; i++)
+      if (o->u.incident.sides[i]) {
+        snprintf(f, sizeof f, "sides[%zu]", i);
+        rc = fn(f, HV_PARTY, o->u.incident.sides[i], ud);
+      }
+    if (!rc && o->u.incident.target_party)
+      rc = fn("target_party", HV_PARTY, o->u.incident.target_party, ud);
+    if (!rc && o->u.incident.target_site)
+      rc = fn("target_site", HV_SITE, o->u.incident.target_site, ud);
+    if (!rc && o->u.incident.area)
+      rc = fn("area", HV_AREA, o->u.incident.area, ud);
     break;
   case HV_DELINEATION:
     rc = fn("party", HV_PARTY, o->u.delineation.party, ud);

@@ -28,14 +28,15 @@
 
 static const char *const PLURAL[HV_KIND_COUNT] = {
     "parties",      "agreements", "zones",     "corridors", "sites",
-    "delineations", "areas",      "movements", "tokens"};
+    "delineations", "areas",      "movements", "incidents", "tokens"};
 
 const char *hv__plural(enum hv_kind k) {
   return (unsigned)k < HV_KIND_COUNT ? PLURAL[k] : "objects";
 }
 
 static int spatial(enum hv_kind k) {
-  return (k >= HV_ZONE && k <= HV_AREA) || k == HV_MOVEMENT;
+  return (k >= HV_ZONE && k <= HV_AREA) || k == HV_MOVEMENT ||
+         k == HV_INCIDENT;
 }
 
 static enum hv_kind route_kind(const struct hv__req *r) {

@@ -220,6 +220,14 @@ int hv_db_import(struct hv_db *db, const char *author, const char *const *paths,
                  size_t n_paths, hv_progress_fn progress, void *ud,
                  struct hv_import_stats *stats, struct hv_error *err);
 
+/* As hv_db_import, for documents already parsed: docs[i] (borrowed) is
+ * the content of a file, named names[i] in messages (e.g. the CSV file it
+ * was read from). */
+int hv_db_import_docs(struct hv_db *db, const char *author,
+                      json_t *const *docs, const char *const *names,
+                      size_t n, hv_progress_fn progress, void *ud,
+                      struct hv_import_stats *stats, struct hv_error *err);
+
 /* Writes registry.json and one .geojson per spatial kind into dir (made if
  * missing). Errors: HV_EIO, HV_ENOMEM. */
 int hv_db_export(struct hv_db *db, const char *dir, struct hv_error *err);

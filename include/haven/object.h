@@ -34,6 +34,7 @@ enum hv_kind {
   HV_DELINEATION,
   HV_AREA,
   HV_MOVEMENT, /* a notified convoy, evacuation, ... (collection "movements") */
+  HV_INCIDENT, /* what happened, as reported (haven/adjudicate.h) */
   HV_TOKEN,    /* a credential (haven/auth.h); never imported or exported */
   HV_KIND_COUNT,
   /* Not an object kind (no table, no rows, never parsed by hv_kind_parse):
@@ -50,7 +51,7 @@ enum hv_kind {
 };
 
 /* "party", "agreement", "zone", "corridor", "site", "delineation", "area",
- * "movement", "token"; "?" out of range (HV_FINDING included: its ledger kind
+ * "movement", "incident", "token"; "?" out of range (HV_FINDING included: its ledger kind
  * is "finding"). */
 const char *hv_kind_name(enum hv_kind kind);
 /* The kind named name; HV_EINVAL when there is none. */
@@ -91,6 +92,31 @@ enum hv_role {
 };
 const char *hv_role_name(enum hv_role r);
 int hv_role_parse(const char *name, enum hv_role *out);
+
+/* What an incident's location stands for (docs/formats.md "Incident"). */
+enum hv_loc_precision {
+  HV_PREC_EXACT,
+  HV_PREC_NEAR,
+  HV_PREC_DISTRICT,
+  HV_PREC_PROVINCE,
+  HV_PREC_COUNTRY,
+  HV_PREC_COUNT
+};
+const char *hv_loc_precision_name(enum hv_loc_precision p);
+
+/* What an incident did, from its ACLED event and sub-event types
+ * (docs/incidents.md "Actions"): the agreement terms it falls under. */
+enum hv_action {
+  HV_ACT_AIR_STRIKE,       /* Air/drone strike */
+  HV_ACT_SHELLING,         /* Shelling/artillery/missile attack */
+  HV_ACT_GROUND_OFFENSIVE, /* Battles */
+  HV_ACT_CHEMICAL,         /* Chemical weapon */
+  HV_ACT_ATTACK,           /* any other hostile act: IED, grenade, suicide
+                              bomb, violence against civilians */
+  HV_ACT_NONE,             /* protests, riots, strategic developments */
+  HV_ACT_COUNT
+};
+const char *hv_action_name(enum hv_action a);
 
 /* A phase change of a zone: at t_ms, by party `by`. */
 struct hv_phase_change {
@@ -191,7 +217,25 @@ struct hv_object {
       long vehicles;           /* >= 1 */
       double half_width_m;     /* distance from the route it occupies */
       int64_t withdrawn_ms;    /* 0 when not withdrawn */
+      int64_t completed_ms;    /* 0: not reported completed */
     } movement;
+    struct {
+      int64_t t_ms, t_end_ms; /* [time, time_end); also from_ms / to_ms */
+      enum hv_loc_precision precision;
+      double uncertainty_m; /* exact, near, district: the radius */
+      const char *area;     /* province: the area id given, else NULL */
+      const char *event_type, *sub_event_type; /* sub NULL when absent */
+      enum hv_action action;                   /* from the two types */
+      const char *perpetrator;                 /* party id or NULL */
+      int suspected;                           /* perpetrator_certainty */
+      const char *sides[2];                    /* party ids or NULL */
+      const char *target;        /* civilians, party, site, infra..., unknown */
+      const char *target_party;  /* NULL when not given */
+      const char *target_site;   /* NULL when not given */
+      long fatalities;           /* -1: not known */
+      int hide_reporter;
+      double coarsen_m; /* 0: not coarsened */
+    } incident;
     struct {
       const char *party;
     } delineation;

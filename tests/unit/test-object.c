@@ -137,7 +137,20 @@ static const char *const VALID[HV_KIND_COUNT] = {
         "'valid_from':'2017-07-01T06:00:00Z','valid_to':'2017-07-01T18:00:00Z',"
         "'vehicles':31,'markings':'white, UN logo','contact':'+41 22',"
         "'recipients':['*'],'disclosure':'disclosed','emergency':false,"
-        "'half_width_m':150,'withdrawn_at':'2017-06-30','notes':'n'}",
+        "'half_width_m':150,'withdrawn_at':'2017-06-30',"
+        "'completed_at':'2017-07-01T17:00:00Z','notes':'n'}",
+    [HV_INCIDENT] =
+        "{'id':'inc','geometry':{'type':'Point','coordinates':[36.7,34.8]},"
+        "'time':'2016-03-02','time_end':'2016-03-03','location_precision':"
+        "'near','uncertainty_m':2000,'event_type':'Explosions/Remote "
+        "violence','sub_event_type':'Air/drone strike','perpetrator':"
+        "'syr-gov','perpetrator_certainty':'suspected','sides':['syr-gov',"
+        "'fsa'],'actors':['Government of Syria'],'target':'party',"
+        "'target_party':'fsa','fatalities':3,'source':'UCDP',"
+        "'source_id':'ucdp:1','confidence':'low','evidence':['sha256:"
+        "00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff'],"
+        "'reporter':'r','hide_reporter':true,'coarsen_m':5000,'name':'x',"
+        "'notes':'n'}",
     [HV_TOKEN] = "{'id':'0123456789ab','party':'ru','role':'party','hash':"
                  "'00112233445566778899aabbccddeeff00112233445566778899aabbccdd"
                  "eeff','label':'ops','created_at':'2026-01-01T00:00:00Z',"
@@ -160,6 +173,8 @@ static const char *const *const REQUIRED[HV_KIND_COUNT] = {
     [HV_MOVEMENT] =
         (const char *const[]){"id", "name", "kind", "notified_by", "valid_from",
                               "valid_to", "vehicles", NULL},
+    [HV_INCIDENT] = (const char *const[]){"id", "geometry", "time",
+                                          "event_type", NULL},
     [HV_TOKEN] = (const char *const[]){"id", "party", "role", "hash",
                                        "created_at", NULL},
 };
@@ -508,7 +523,7 @@ static void test_names_round_trip(void **state) {
   (void)state;
   static const char *const kinds[] = {"party",    "agreement", "zone",
                                       "corridor", "site",      "delineation",
-                                      "area",     "movement",  "token"};
+                                      "area",     "movement",  "incident", "token"};
   for (int k = 0; k < HV_KIND_COUNT; k++) {
     enum hv_kind out;
     assert_string_equal(hv_kind_name((enum hv_kind)k), kinds[k]);
