@@ -243,14 +243,21 @@ int hv_db_refresh(struct hv_db *db, int *changed, struct hv_error *err) {
                         db->dir);
   }
   struct hv__acks *acks = NULL;
-  if ((rc = hv__acks_load(db, &acks)) != HV_OK) {
+  struct hv__adj *adj = NULL;
+  if ((rc = hv__acks_load(db, &acks)) != HV_OK ||
+      (rc = hv__adj_load(db, &adj)) != HV_OK) {
+    hv__acks_free(acks);
     tables_clear(db, db->tables);
     memcpy(db->tables, old, sizeof old);
-    return hv_error_set(err, rc, "%s: cannot reload the acknowledgements",
+    return hv_error_set(err, rc,
+                        "%s: cannot reload the acknowledgements and "
+                        "adjudications",
                         db->dir);
   }
   hv__acks_free(db->acks);
   db->acks = acks;
+  hv__adj_free(db->adj);
+  db->adj = adj;
   tables_clear(db, old);
   db->data_version = dv;
   db->head_seq = seq;
@@ -320,6 +327,10 @@ int hv_db_open(const char *dir, struct hv_db **out, struct hv_error *err) {
     hv_error_set(err, rc, "%s: cannot load the acknowledgements", dir);
     goto fail;
   }
+  if ((rc = hv__adj_load(db, &db->adj)) != HV_OK) {
+    hv_error_set(err, rc, "%s: cannot load the adjudications", dir);
+    goto fail;
+  }
   *out = db;
   return HV_OK;
 fail:
@@ -332,6 +343,7 @@ void hv_db_close(struct hv_db *db) {
     return;
   tables_clear(db, db->tables);
   hv__acks_free(db->acks);
+  hv__adj_free(db->adj);
   hv_zindex_free(db->zones_ix);
   if (db->store)
     db->store->ops->close(db->store);

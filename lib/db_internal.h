@@ -28,6 +28,7 @@ struct hv_db {
   struct hv_zindex *zones_ix; /* over tables[HV_ZONE], ids = table index */
   int zones_ix_stale;         /* the zone table changed since it was built */
   struct hv__acks *acks;      /* acknowledgements, from the ledger (notify.c) */
+  struct hv__adj *adj;        /* adjudications and reviews (adjrecord.c) */
   uint64_t gen[HV_KIND_COUNT]; /* moves whenever a table may have changed */
 };
 
@@ -73,6 +74,20 @@ struct hv__acks;
  * Errors: HV_ESTORE, HV_ENOMEM. */
 int hv__acks_load(struct hv_db *db, struct hv__acks **out);
 void hv__acks_free(struct hv__acks *acks);
+/* Whether party ever acknowledged any version of notification (kind, id):
+ * 1 and the earliest time into *at_ms, or 0. */
+int hv__acks_first(const struct hv_db *db, enum hv_kind kind, const char *id,
+                   const char *party, int64_t *at_ms);
+/* 1 when party is a recipient of notification o (a site or movement): listed,
+ * or "*" and a state or armed group; never for a blind one. */
+int hv__recipient(const struct hv_db *db, const struct hv_object *o,
+                  const char *party);
+
+/* The latest adjudication per incident and the reviews (adjrecord.c),
+ * from the ledger's "adjudication" and "review" entries. */
+struct hv__adj;
+int hv__adj_load(struct hv_db *db, struct hv__adj **out);
+void hv__adj_free(struct hv__adj *adj);
 
 /* Binary search of the n elements of size bytes at base, sorted by cmp
  * (cmp(key, element) < 0 when key comes first): the index of the element

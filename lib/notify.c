@@ -365,3 +365,30 @@ void hv_ack_status_free(struct hv_ack_status *s) {
   s->rows = NULL;
   s->n = s->n_acked = 0;
 }
+
+int hv__acks_first(const struct hv_db *db, enum hv_kind kind, const char *id,
+                   const char *party, int64_t *at_ms) {
+  char key[2 * HV_ID_MAX];
+  make_key(key, sizeof key, kind, id);
+  const struct acked *o = acked_of(db->acks, key);
+  int found = 0;
+  for (size_t i = 0; o && i < o->n; i++)
+    if (strcmp(o->v[i].party, party) == 0 &&
+        (!found || o->v[i].at_ms < *at_ms)) {
+      *at_ms = o->v[i].at_ms;
+      found = 1;
+    }
+  return found;
+}
+
+int hv__recipient(const struct hv_db *db, const struct hv_object *o,
+                  const char *party) {
+  if (blind_of(o))
+    return 0;
+  hv_ids r = recipients_of(o);
+  if (r && r[0] && strcmp(r[0], "*") == 0) {
+    const struct hv_object *p = hv_db_get(db, HV_PARTY, party);
+    return p != NULL && everyone_kind(p);
+  }
+  return hv_ids_contain(r, party);
+}

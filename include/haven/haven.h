@@ -4,11 +4,13 @@
 #ifndef HAVEN_HAVEN_H
 #define HAVEN_HAVEN_H
 
+#include "adjudicate.h"
 #include "auth.h"
 #include "check.h"
 #include "db.h"
 #include "error.h"
 #include "geo.h"
+#include "incsv.h"
 #include "ledger.h"
 #include "notify.h"
 #include "object.h"

@@ -1,0 +1,803 @@
+/*
+ * adjrecord.c — adjudications and reviews in the record.
+ *
+ * Invariants:
+ * - an adjudication is recorded as a ledger-only entry (kind and op
+ *   "adjudication", id the incident id, version the incident's version),
+ *   a review step as one of kind and op "review" (id "<incident>/<agreement>",
+ *   version the step's number), both through hv__db_commit, the one write
+ *   path; nothing else records them;
+ * - db->adj holds, per incident, the latest recorded adjudication and its
+ *   canonical text, and per (incident, agreement) the review state folded
+ *   from its steps: built from the ledger at open and on reload, added to
+ *   only after a commit, so memory never shows what the disk does not hold;
+ * - an adjudication is written only when its canonical text differs from
+ *   the incident's latest: re-running with nothing changed writes nothing.
+ */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "db_internal.h"
+#include "haven/adjudicate.h"
+
+/* ---- JSON ----------------------------------------------------------------
+ */
+
+static json_t *time_json(int64_t t_ms) {
+  char buf[40];
+  return json_string(hv_time_format(t_ms, buf, sizeof buf));
+}
+
+static json_t *id_or_null(const char *s) {
+  return s[0] ? json_string(s) : json_null();
+}
+
+json_t *hv_adjudication_json(const struct hv_adjudication *a) {
+  json_t *zones = json_array(), *rows = json_array(), *hits = json_array();
+  for (size_t i = 0; zones && i < a->n_zones; i++)
+    json_array_append_new(
+        zones, json_pack("{s:s,s:s}", "zone", a->zones[i].zone, "membership",
+                         hv_membership_name(a->zones[i].m)));
+  for (size_t i = 0; rows && i < a->n_rows; i++) {
+    const struct hv_adj_row *r = &a->rows[i];
+    json_t *inv = json_array();
+    for (size_t k = 0; inv && k < r->n_involved; k++)
+      json_array_append_new(
+          inv, json_pack("{s:s,s:o,s:b}", "party", r->involved[k].party,
+                         "guarantor", id_or_null(r->involved[k].guarantor),
+                         "is_guarantor", r->involved[k].is_guarantor));
+    json_array_append_new(
+        rows,
+        json_pack("{s:s,s:s,s:s,s:o,s:b,s:b,s:o,s:o,s:s}", "agreement",
+                  r->agreement, "class", hv_class_name(r->cls), "scope",
+                  hv_membership_name(r->scope), "zone", id_or_null(r->zone),
+                  "attributed", r->attributed, "suspected", r->suspected,
+                  "involved", inv ? inv : json_null(), "excluded_party",
+                  id_or_null(r->excluded_party), "reason", r->reason));
+  }
+  for (size_t i = 0; hits && i < a->n_hits; i++) {
+    const struct hv_adj_hit *h = &a->hits[i];
+    json_t *acks = json_array();
+    for (size_t k = 0; acks && k < h->n_acks; k++)
+      json_array_append_new(
+          acks, json_pack("{s:s,s:s,s:o}", "party", h->acks[k].party, "state",
+                          hv_ack_state_name(h->acks[k].state), "since",
+                          h->acks[k].since_ms ? time_json(h->acks[k].since_ms)
+                                              : json_null()));
+    json_array_append_new(
+        hits, json_pack("{s:s,s:s,s:f,s:f,s:o,s:o}", "site", h->site,
+                        "category", h->category, "distance_m",
+                        round(h->distance_m * 10) / 10, "reach_m", h->reach_m,
+                        "notified_at", time_json(h->notified_ms), "acks",
+                        acks ? acks : json_null()));
+  }
+  if (!zones || !rows || !hits) {
+    json_decref(zones);
+    json_decref(rows);
+    json_decref(hits);
+    return NULL;
+  }
+  json_t *fat = a->fatalities >= 0 ? json_integer(a->fatalities) : json_null();
+  return json_pack(
+      "{s:s,s:I,s:o,s:o,s:f,s:f,s:s,s:f,s:s,s:o,s:o,s:o,s:o,s:o}", "incident",
+      a->incident, "version", (json_int_t)a->version, "t", time_json(a->t_ms),
+      "t_end", time_json(a->t_end_ms), "lon", a->lon, "lat", a->lat,
+      "precision", hv_loc_precision_name(a->precision), "uncertainty_m",
+      a->uncertainty_m, "action", hv_action_name(a->action), "fatalities", fat,
+      "area", id_or_null(a->area), "zones", zones, "agreements", rows, "hits",
+      hits);
+}
+
+static int parse_enum(const json_t *v, const char *const *names, int n) {
+  const char *s = json_string_value(v);
+  for (int i = 0; s && i < n; i++)
+    if (strcmp(names[i], s) == 0)
+      return i;
+  return -1;
+}
+
+static int get_id(const json_t *o, const char *key, char *dst) {
+  const json_t *v = json_object_get(o, key);
+  if (json_is_null(v) || v == NULL) {
+    dst[0] = '\0';
+    return HV_OK;
+  }
+  const char *s = json_string_value(v);
+  if (s == NULL || strlen(s) > HV_ID_MAX)
+    return HV_EPARSE;
+  snprintf(dst, HV_ADJ_ID, "%s", s);
+  return HV_OK;
+}
+
+static int get_time(const json_t *o, const char *key, int64_t *out) {
+  const json_t *v = json_object_get(o, key);
+  if (json_is_null(v)) {
+    *out = 0;
+    return HV_OK;
+  }
+  return hv_time_parse(json_string_value(v), out) == HV_OK ? HV_OK
+                                                           : HV_EPARSE;
+}
+
+static const char *const MEMBERS[] = {"out", "uncertain", "in"};
+static const char *const ACKS[] = {"before", "after", "never", "not_told"};
+
+int hv_adjudication_from_json(const json_t *j, struct hv_adjudication *out,
+                              struct hv_error *err) {
+  static const char *const PREC[] = {"exact", "near", "district", "province",
+                                     "country"};
+  static const char *const ACT[] = {"air_strike", "shelling",
+                                    "ground_offensive", "chemical_weapons",
+                                    "attack", "none"};
+  static const char *const CLS[] = {"violation", "uncertain", "excluded",
+                                    "outside"};
+  const char *what = "incident";
+  int p, act;
+  out->n_zones = out->n_rows = out->n_hits = 0;
+  if (get_id(j, "incident", out->incident) != HV_OK)
+    goto bad;
+  out->version = json_integer_value(json_object_get(j, "version"));
+  what = "t";
+  if (get_time(j, "t", &out->t_ms) || get_time(j, "t_end", &out->t_end_ms))
+    goto bad;
+  out->lon = json_number_value(json_object_get(j, "lon"));
+  out->lat = json_number_value(json_object_get(j, "lat"));
+  what = "precision";
+  if ((p = parse_enum(json_object_get(j, "precision"), PREC, 5)) < 0)
+    goto bad;
+  out->precision = (enum hv_loc_precision)p;
+  out->uncertainty_m = json_number_value(json_object_get(j, "uncertainty_m"));
+  what = "action";
+  if ((act = parse_enum(json_object_get(j, "action"), ACT, 6)) < 0)
+    goto bad;
+  out->action = (enum hv_action)act;
+  const json_t *fat = json_object_get(j, "fatalities");
+  out->fatalities = json_is_integer(fat) ? (long)json_integer_value(fat) : -1;
+  what = "area";
+  if (get_id(j, "area", out->area))
+    goto bad;
+  size_t i;
+  json_t *v;
+  what = "zones";
+  json_array_foreach(json_object_get(j, "zones"), i, v) {
+    struct hv_adj_zone *z = realloc(out->zones, (i + 1) * sizeof *z);
+    if (z == NULL)
+      return hv_error_set(err, HV_ENOMEM, "out of memory");
+    out->zones = z;
+    out->cap_zones = i + 1;
+    int m = parse_enum(json_object_get(v, "membership"), MEMBERS, 3);
+    if (m < 0 || get_id(v, "zone", z[i].zone))
+      goto bad;
+    z[i].m = (enum hv_membership)m;
+    out->n_zones = i + 1;
+  }
+  what = "agreements";
+  json_array_foreach(json_object_get(j, "agreements"), i, v) {
+    struct hv_adj_row *r = realloc(out->rows, (i + 1) * sizeof *r);
+    if (r == NULL)
+      return hv_error_set(err, HV_ENOMEM, "out of memory");
+    out->rows = r;
+    out->cap_rows = i + 1;
+    r = &r[i];
+    memset(r, 0, sizeof *r);
+    int c = parse_enum(json_object_get(v, "class"), CLS, 4);
+    int m = parse_enum(json_object_get(v, "scope"), MEMBERS, 3);
+    if (c < 0 || m < 0 || get_id(v, "agreement", r->agreement) ||
+        get_id(v, "zone", r->zone) ||
+        get_id(v, "excluded_party", r->excluded_party))
+      goto bad;
+    r->cls = (enum hv_class)c;
+    r->scope = (enum hv_membership)m;
+    r->attributed = json_is_true(json_object_get(v, "attributed"));
+    r->suspected = json_is_true(json_object_get(v, "suspected"));
+    snprintf(r->reason, sizeof r->reason, "%s",
+             json_string_value(json_object_get(v, "reason"))
+                 ? json_string_value(json_object_get(v, "reason"))
+                 : "");
+    size_t k;
+    json_t *pv;
+    json_array_foreach(json_object_get(v, "involved"), k, pv) {
+      if (k >= 2 || get_id(pv, "party", r->involved[k].party) ||
+          get_id(pv, "guarantor", r->involved[k].guarantor))
+        goto bad;
+      r->involved[k].is_guarantor =
+          json_is_true(json_object_get(pv, "is_guarantor"));
+      r->n_involved = k + 1;
+    }
+    out->n_rows = i + 1;
+  }
+  what = "hits";
+  json_array_foreach(json_object_get(j, "hits"), i, v) {
+    struct hv_adj_hit *h = realloc(out->hits, (i + 1) * sizeof *h);
+    if (h == NULL)
+      return hv_error_set(err, HV_ENOMEM, "out of memory");
+    out->hits = h;
+    out->cap_hits = i + 1;
+    h = &h[i];
+    memset(h, 0, sizeof *h);
+    if (get_id(v, "site", h->site) ||
+        get_time(v, "notified_at", &h->notified_ms))
+      goto bad;
+    snprintf(h->category, sizeof h->category, "%s",
+             json_string_value(json_object_get(v, "category"))
+                 ? json_string_value(json_object_get(v, "category"))
+                 : "");
+    h->distance_m = json_number_value(json_object_get(v, "distance_m"));
+    h->reach_m = json_number_value(json_object_get(v, "reach_m"));
+    size_t k;
+    json_t *av;
+    json_array_foreach(json_object_get(v, "acks"), k, av) {
+      int s = parse_enum(json_object_get(av, "state"), ACKS, 4);
+      if (k >= 2 || s < 0 || get_id(av, "party", h->acks[k].party) ||
+          get_time(av, "since", &h->acks[k].since_ms))
+        goto bad;
+      h->acks[k].state = (enum hv_ack_state)s;
+      h->n_acks = k + 1;
+    }
+    out->n_hits = i + 1;
+  }
+  return HV_OK;
+bad:
+  return hv_error_set(err, HV_EPARSE, "adjudication: %s: malformed", what);
+}
+
+/* ---- the projection ------------------------------------------------------
+ */
+
+struct latest {
+  struct hv_adjudication a;
+  char *canon; /* the recorded body */
+};
+
+struct hv__adj {
+  struct latest *v; /* by incident id */
+  size_t n, cap;
+  struct hv_review *rv; /* by (incident, agreement) */
+  size_t nr, cap_r;
+};
+
+void hv__adj_free(struct hv__adj *x) {
+  if (x == NULL)
+    return;
+  for (size_t i = 0; i < x->n; i++) {
+    hv_adjudication_free(&x->v[i].a);
+    free(x->v[i].canon);
+  }
+  free(x->v);
+  free(x->rv);
+  free(x);
+}
+
+static int latest_cmp(const void *key, const void *elem) {
+  return strcmp(key, ((const struct latest *)elem)->a.incident);
+}
+
+static long find_latest(const struct hv__adj *x, const char *id) {
+  return hv__bsearch(x->v, x->n, sizeof *x->v, id, latest_cmp);
+}
+
+/* Puts (a copy of) a with its canonical text (taken) as id's latest. */
+static int latest_put(struct hv__adj *x, const struct hv_adjudication *a,
+                      char *canon) {
+  long i = find_latest(x, a->incident);
+  if (i < 0) {
+    if (x->n == x->cap) {
+      size_t c = x->cap ? 2 * x->cap : 64;
+      struct latest *nv = realloc(x->v, c * sizeof *nv);
+      if (nv == NULL) {
+        free(canon);
+        return HV_ENOMEM;
+      }
+      x->v = nv;
+      x->cap = c;
+    }
+    size_t at = (size_t)(-i - 1);
+    memmove(x->v + at + 1, x->v + at, (x->n - at) * sizeof *x->v);
+    memset(&x->v[at], 0, sizeof x->v[at]);
+    x->n++;
+    i = (long)at;
+  }
+  struct latest *l = &x->v[i];
+  free(l->canon);
+  l->canon = canon;
+  return hv_adjudication_copy(&l->a, a);
+}
+
+static int review_cmp2(const struct hv_review *r, const char *inc,
+                       const char *agr) {
+  int c = strcmp(inc, r->incident);
+  return c ? c : strcmp(agr, r->agreement);
+}
+
+static long find_review(const struct hv__adj *x, const char *inc,
+                        const char *agr) {
+  size_t lo = 0, hi = x->nr;
+  while (lo < hi) {
+    size_t mid = (lo + hi) / 2;
+    int c = review_cmp2(&x->rv[mid], inc, agr);
+    if (c == 0)
+      return (long)mid;
+    if (c < 0)
+      hi = mid;
+    else
+      lo = mid + 1;
+  }
+  return -(long)lo - 1;
+}
+
+static const char *const STATE_NAMES[HV_REVIEW_COUNT] = {
+    "under_review", "contested", "info_requested", "answered",
+    "confirmed",    "disputed",  "unverifiable",   "duplicate"};
+static const char *const STEP_NAMES[] = {"dispute", "request_info", "respond",
+                                         "assess"};
+
+const char *hv_review_state_name(enum hv_review_state s) {
+  return (unsigned)s < HV_REVIEW_COUNT ? STATE_NAMES[s] : "?";
+}
+
+int hv_review_assessed(enum hv_review_state s) {
+  return s >= HV_REVIEW_CONFIRMED && s < HV_REVIEW_COUNT;
+}
+
+const char *hv_review_step_name(enum hv_review_step s) {
+  return (unsigned)s <= HV_STEP_ASSESS ? STEP_NAMES[s] : "?";
+}
+
+int hv_review_step_parse(const char *name, enum hv_review_step *out) {
+  for (int i = 0; name && i <= HV_STEP_ASSESS; i++)
+    if (strcmp(STEP_NAMES[i], name) == 0) {
+      *out = (enum hv_review_step)i;
+      return HV_OK;
+    }
+  return HV_EINVAL;
+}
+
+/* Folds one recorded step (its body) into the review state. */
+static int review_apply(struct hv__adj *x, const json_t *body, int64_t at_ms) {
+  const char *inc = json_string_value(json_object_get(body, "incident"));
+  const char *agr = json_string_value(json_object_get(body, "agreement"));
+  enum hv_review_step step;
+  if (!inc || !agr || strlen(inc) > HV_ID_MAX || strlen(agr) > HV_ID_MAX ||
+      hv_review_step_parse(json_string_value(json_object_get(body, "step")),
+                           &step) != HV_OK)
+    return HV_ESTORE;
+  long i = find_review(x, inc, agr);
+  if (i < 0) {
+    if (x->nr == x->cap_r) {
+      size_t c = x->cap_r ? 2 * x->cap_r : 16;
+      struct hv_review *nv = realloc(x->rv, c * sizeof *nv);
+      if (nv == NULL)
+        return HV_ENOMEM;
+      x->rv = nv;
+      x->cap_r = c;
+    }
+    size_t at = (size_t)(-i - 1);
+    memmove(x->rv + at + 1, x->rv + at, (x->nr - at) * sizeof *x->rv);
+    memset(&x->rv[at], 0, sizeof x->rv[at]);
+    snprintf(x->rv[at].incident, HV_ADJ_ID, "%s", inc);
+    snprintf(x->rv[at].agreement, HV_ADJ_ID, "%s", agr);
+    x->rv[at].opened_ms = at_ms;
+    x->nr++;
+    i = (long)at;
+  }
+  struct hv_review *r = &x->rv[i];
+  r->steps++;
+  r->updated_ms = at_ms;
+  switch (step) {
+  case HV_STEP_DISPUTE:
+    r->state = HV_REVIEW_CONTESTED;
+    break;
+  case HV_STEP_REQUEST: {
+    const char *p = json_string_value(json_object_get(body, "asked"));
+    snprintf(r->asked, HV_ADJ_ID, "%s", p ? p : "");
+    hv_time_parse(json_string_value(json_object_get(body, "deadline")),
+                  &r->deadline_ms);
+    r->answered_late = 0;
+    r->state = HV_REVIEW_INFO_REQUESTED;
+    break;
+  }
+  case HV_STEP_RESPOND:
+    r->answered_late = json_is_true(json_object_get(body, "late"));
+    r->state = HV_REVIEW_ANSWERED;
+    break;
+  case HV_STEP_ASSESS: {
+    const char *o = json_string_value(json_object_get(body, "outcome"));
+    for (int k = HV_REVIEW_CONFIRMED; o && k < HV_REVIEW_COUNT; k++)
+      if (strcmp(STATE_NAMES[k], o) == 0)
+        r->state = (enum hv_review_state)k;
+    const char *d = json_string_value(json_object_get(body, "duplicate_of"));
+    snprintf(r->duplicate_of, HV_ADJ_ID, "%s", d ? d : "");
+    break;
+  }
+  }
+  return HV_OK;
+}
+
+static int load_entry(const struct hv_ledger_entry *e, void *ud) {
+  struct hv__adj *x = ud;
+  json_error_t jerr;
+  json_t *body = json_loads(e->body, 0, &jerr);
+  if (body == NULL)
+    return HV_ESTORE;
+  int rc;
+  if (strcmp(e->kind, "review") == 0) {
+    rc = review_apply(x, body, e->time_ms);
+  } else {
+    struct hv_adjudication a = {0};
+    struct hv_error err;
+    rc = hv_adjudication_from_json(body, &a, &err) == HV_OK ? HV_OK
+                                                             : HV_ESTORE;
+    a.recorded_seq = e->seq;
+    a.recorded_ms = e->time_ms;
+    char *canon = rc == HV_OK ? strdup(e->body) : NULL;
+    if (rc == HV_OK)
+      rc = canon ? latest_put(x, &a, canon) : HV_ENOMEM;
+    hv_adjudication_free(&a);
+  }
+  json_decref(body);
+  return rc;
+}
+
+int hv__adj_load(struct hv_db *db, struct hv__adj **out) {
+  *out = NULL;
+  struct hv__adj *x = calloc(1, sizeof *x);
+  if (x == NULL)
+    return HV_ENOMEM;
+  int rc = db->store->ops->each_entry(db->store, 1, 0, "adjudication", NULL,
+                                      load_entry, x);
+  if (rc == HV_OK)
+    rc = db->store->ops->each_entry(db->store, 1, 0, "review", NULL,
+                                    load_entry, x);
+  if (rc != HV_OK) {
+    hv__adj_free(x);
+    return rc;
+  }
+  *out = x;
+  return HV_OK;
+}
+
+const struct hv_adjudication *hv_db_adjudication(const struct hv_db *db,
+                                                 const char *id) {
+  if (db->adj == NULL || hv_db_get(db, HV_INCIDENT, id) == NULL)
+    return NULL;
+  long i = find_latest(db->adj, id);
+  return i >= 0 ? &db->adj->v[i].a : NULL;
+}
+
+size_t hv_db_adjudication_count(const struct hv_db *db) {
+  return db->adj ? db->adj->n : 0;
+}
+
+const struct hv_adjudication *hv_db_adjudication_at(const struct hv_db *db,
+                                                    size_t i) {
+  if (db->adj == NULL || i >= db->adj->n ||
+      hv_db_get(db, HV_INCIDENT, db->adj->v[i].a.incident) == NULL)
+    return NULL;
+  return &db->adj->v[i].a;
+}
+
+/* ---- adjudicating and recording -----------------------------------------
+ */
+
+struct pending {
+  struct hv_adjudication a;
+  char *canon;
+};
+
+int hv_db_adjudicate(struct hv_db *db, const char *author,
+                     const char *const *ids, size_t n,
+                     struct hv_adjudicate_stats *stats,
+                     struct hv_error *err) {
+  struct hv_adjudicate_stats st = {0};
+  const struct hv__table *ti = &db->tables[HV_INCIDENT];
+  size_t total = n ? n : ti->n;
+  for (size_t i = 0; i < n; i++)
+    if (hv_db_get(db, HV_INCIDENT, ids[i]) == NULL)
+      return hv_error_set(err, HV_ENOTFOUND, "no incident \"%s\"", ids[i]);
+  struct hv_adjudicator *adj = NULL;
+  int rc = hv_adjudicator_new(db, &adj, err);
+  if (rc != HV_OK)
+    return rc;
+  struct pending *pend = calloc(total + 1, sizeof *pend);
+  size_t np = 0;
+  struct hv_adjudication a = {0};
+  if (pend == NULL)
+    rc = hv_error_set(err, HV_ENOMEM, "out of memory");
+  for (size_t i = 0; rc == HV_OK && i < total; i++) {
+    const struct hv_object *o =
+        n ? hv_db_get(db, HV_INCIDENT, ids[i]) : ti->v[i];
+    struct hv_incident in;
+    hv_incident_of(o, &in);
+    if ((rc = hv_adjudicate(adj, &in, &a, err)) != HV_OK)
+      break;
+    st.incidents++;
+    for (size_t k = 0; k < a.n_rows; k++)
+      st.by_class[a.rows[k].cls]++;
+    st.hits += a.n_hits;
+    json_t *j = hv_adjudication_json(&a);
+    char *canon = j ? hv__canon(j) : NULL;
+    json_decref(j);
+    if (canon == NULL) {
+      rc = hv_error_set(err, HV_ENOMEM, "out of memory");
+      break;
+    }
+    long li = db->adj ? find_latest(db->adj, o->id) : -1;
+    if (li >= 0 && strcmp(db->adj->v[li].canon, canon) == 0) {
+      st.unchanged++;
+      free(canon);
+      continue;
+    }
+    pend[np].canon = canon;
+    if ((rc = hv_adjudication_copy(&pend[np].a, &a)) != HV_OK) {
+      np++;
+      break;
+    }
+    np++;
+  }
+  hv_adjudication_free(&a);
+  hv_adjudicator_free(adj);
+  struct hv__change *c = rc == HV_OK && np ? calloc(np, sizeof *c) : NULL;
+  if (rc == HV_OK && np && c == NULL)
+    rc = hv_error_set(err, HV_ENOMEM, "out of memory");
+  for (size_t i = 0; rc == HV_OK && i < np; i++)
+    c[i] = (struct hv__change){.op = "adjudication",
+                               .record_kind = "adjudication",
+                               .record_body = pend[i].canon,
+                               .record_id = pend[i].a.incident,
+                               .record_version = pend[i].a.version};
+  if (rc == HV_OK && np)
+    rc = hv__db_commit(db, author, c, np, err);
+  free(c);
+  /* Durable now: memory follows (out of memory leaves it behind the disk
+   * until the next open, never ahead). */
+  for (size_t i = 0; i < np; i++) {
+    if (rc == HV_OK) {
+      pend[i].a.recorded_seq = db->head_seq - (int64_t)(np - 1 - i);
+      pend[i].a.recorded_ms = db->head_time_ms;
+      if (latest_put(db->adj, &pend[i].a, pend[i].canon) != HV_OK)
+        rc = HV_OK; /* see above */
+      pend[i].canon = NULL;
+      st.recorded++;
+    }
+    free(pend[i].canon);
+    hv_adjudication_free(&pend[i].a);
+  }
+  free(pend);
+  if (rc == HV_OK && stats)
+    *stats = st;
+  return rc;
+}
+
+/* ---- what parties see ----------------------------------------------------
+ */
+
+void hv_incident_published_point(const struct hv_object *o, double *lon,
+                                 double *lat) {
+  *lon = o->minx;
+  *lat = o->miny;
+  double c = o->u.incident.coarsen_m;
+  if (!(c > 0))
+    return;
+  double dlat = c / 111320.0;
+  double lat_c = (floor(*lat / dlat) + 0.5) * dlat;
+  double cl = cos(lat_c * M_PI / 180.0);
+  double dlon = c / (111320.0 * (cl > 0.01 ? cl : 0.01));
+  *lat = lat_c;
+  *lon = (floor(*lon / dlon) + 0.5) * dlon;
+}
+
+static const char *distance_band(double d) {
+  return d < 1000 ? "<1 km" : d < 5000 ? "1-5 km" : d < 25000 ? "5-25 km"
+                                                              : ">=25 km";
+}
+
+json_t *hv_adjudication_view_json(struct hv_db *db,
+                                  const struct hv_principal *who,
+                                  const struct hv_adjudication *a) {
+  json_t *j = hv_adjudication_json(a);
+  if (j == NULL || who->role == HV_ROLE_COORDINATOR)
+    return j;
+  const struct hv_object *o = hv_db_get(db, HV_INCIDENT, a->incident);
+  int coarse = o && o->u.incident.coarsen_m > 0;
+  if (o) {
+    double lon, lat;
+    hv_incident_published_point(o, &lon, &lat);
+    json_object_set_new(j, "lon", json_real(lon));
+    json_object_set_new(j, "lat", json_real(lat));
+  }
+  size_t i;
+  json_t *h;
+  json_array_foreach(json_object_get(j, "hits"), i, h) {
+    const struct hv_object *s = hv_db_get(db, HV_SITE, a->hits[i].site);
+    int full = s && hv_visibility(who, HV_SITE, s->doc) == HV_VIS_FULL;
+    if (full && !coarse)
+      continue;
+    if (!full)
+      json_object_set_new(h, "site", json_null());
+    json_object_set_new(h, "distance_band",
+                        json_string(distance_band(a->hits[i].distance_m)));
+    json_object_del(h, "distance_m");
+    json_object_del(h, "reach_m");
+  }
+  return j;
+}
+
+/* ---- reviews -------------------------------------------------------------
+ */
+
+int hv_db_review_get(const struct hv_db *db, const char *incident,
+                     const char *agreement, struct hv_review *out) {
+  long i = db->adj ? find_review(db->adj, incident, agreement) : -1;
+  if (i < 0) {
+    memset(out, 0, sizeof *out);
+    snprintf(out->incident, HV_ADJ_ID, "%s", incident);
+    snprintf(out->agreement, HV_ADJ_ID, "%s", agreement);
+    return HV_ENOTFOUND;
+  }
+  *out = db->adj->rv[i];
+  return HV_OK;
+}
+
+size_t hv_db_review_count(const struct hv_db *db) {
+  return db->adj ? db->adj->nr : 0;
+}
+
+const struct hv_review *hv_db_review_at(const struct hv_db *db, size_t i) {
+  return db->adj && i < db->adj->nr ? &db->adj->rv[i] : NULL;
+}
+
+json_t *hv_review_json(const struct hv_review *r, int64_t now_ms) {
+  int overdue = r->state == HV_REVIEW_INFO_REQUESTED && r->deadline_ms &&
+                now_ms > r->deadline_ms;
+  return json_pack(
+      "{s:s,s:s,s:s,s:b,s:I,s:o,s:o,s:o,s:o,s:b,s:b,s:o}", "incident",
+      r->incident, "agreement", r->agreement, "state",
+      hv_review_state_name(r->state), "open",
+      r->steps > 0 && !hv_review_assessed(r->state), "steps",
+      (json_int_t)r->steps, "opened_at",
+      r->opened_ms ? time_json(r->opened_ms) : json_null(), "updated_at",
+      r->updated_ms ? time_json(r->updated_ms) : json_null(), "asked",
+      id_or_null(r->asked), "deadline",
+      r->deadline_ms ? time_json(r->deadline_ms) : json_null(), "overdue",
+      overdue, "answered_late", r->answered_late, "duplicate_of",
+      id_or_null(r->duplicate_of));
+}
+
+/* The row of agreement in the incident's latest adjudication, if it is a
+ * violation or uncertain. */
+static const struct hv_adj_row *violation_row(const struct hv_db *db,
+                                              const char *incident,
+                                              const char *agreement) {
+  const struct hv_adjudication *a = hv_db_adjudication(db, incident);
+  for (size_t i = 0; a && i < a->n_rows; i++)
+    if (strcmp(a->rows[i].agreement, agreement) == 0)
+      return a->rows[i].cls == HV_CLASS_VIOLATION ||
+                     a->rows[i].cls == HV_CLASS_UNCERTAIN
+                 ? &a->rows[i]
+                 : NULL;
+  return NULL;
+}
+
+static int accused(const struct hv_adj_row *row, const char *party) {
+  for (size_t k = 0; k < row->n_involved; k++)
+    if (strcmp(row->involved[k].party, party) == 0 ||
+        strcmp(row->involved[k].guarantor, party) == 0)
+      return 1;
+  return 0;
+}
+
+int hv_db_review(struct hv_db *db, const struct hv_principal *who,
+                 const char *incident, const char *agreement,
+                 const struct hv_review_input *in, struct hv_review *out,
+                 struct hv_error *err) {
+  const struct hv_adj_row *row = violation_row(db, incident, agreement);
+  if (row == NULL)
+    return hv_error_set(err, HV_ENOTFOUND,
+                        "no violation of %s by incident %s (in its latest "
+                        "adjudication)",
+                        agreement, incident);
+  struct hv_review cur;
+  hv_db_review_get(db, incident, agreement, &cur);
+  int coord = who->role == HV_ROLE_COORDINATOR;
+  int64_t now = hv_time_now_ms();
+  if (in->text == NULL || in->text[0] == '\0')
+    return hv_error_set(err, HV_EINVAL, "text: required (%s)",
+                        in->step == HV_STEP_DISPUTE   ? "the grounds"
+                        : in->step == HV_STEP_REQUEST ? "the question"
+                        : in->step == HV_STEP_RESPOND ? "the answer"
+                                                      : "the reasoning");
+  int late = 0;
+  switch (in->step) {
+  case HV_STEP_DISPUTE:
+    if (!accused(row, who->party))
+      return hv_error_set(err, HV_EPERM,
+                          "only an accused party (or its accountable "
+                          "guarantor) may dispute this violation");
+    if (hv_review_assessed(cur.state))
+      return hv_error_set(err, HV_EINVAL,
+                          "state: already assessed (%s); disputes come "
+                          "before the assessment",
+                          hv_review_state_name(cur.state));
+    break;
+  case HV_STEP_REQUEST:
+    if (!coord)
+      return hv_error_set(err, HV_EPERM,
+                          "only the coordinator requests information");
+    if (hv_review_assessed(cur.state))
+      return hv_error_set(err, HV_EINVAL, "state: already assessed (%s)",
+                          hv_review_state_name(cur.state));
+    if (in->party == NULL || hv_db_get(db, HV_PARTY, in->party) == NULL)
+      return hv_error_set(err, HV_EINVAL, "party: no party \"%s\"",
+                          in->party ? in->party : "");
+    if (in->deadline_ms <= now)
+      return hv_error_set(err, HV_EINVAL, "deadline: must be in the future");
+    break;
+  case HV_STEP_RESPOND:
+    if (cur.state != HV_REVIEW_INFO_REQUESTED)
+      return hv_error_set(err, HV_EINVAL,
+                          "state: %s; an answer needs a request for "
+                          "information first",
+                          hv_review_state_name(cur.state));
+    if (strcmp(cur.asked, who->party) != 0)
+      return hv_error_set(err, HV_EPERM, "the request was made to %s",
+                          cur.asked);
+    late = now > cur.deadline_ms;
+    break;
+  case HV_STEP_ASSESS:
+    if (!coord)
+      return hv_error_set(err, HV_EPERM, "only the coordinator assesses");
+    if (!hv_review_assessed(in->outcome))
+      return hv_error_set(err, HV_EINVAL,
+                          "outcome: one of confirmed, disputed, "
+                          "unverifiable, duplicate");
+    if (in->outcome == HV_REVIEW_DUPLICATE &&
+        (in->duplicate_of == NULL ||
+         hv_db_get(db, HV_INCIDENT, in->duplicate_of) == NULL ||
+         strcmp(in->duplicate_of, incident) == 0))
+      return hv_error_set(err, HV_EINVAL,
+                          "duplicate_of: the id of another incident");
+    break;
+  default:
+    return hv_error_set(err, HV_EINVAL, "step: unknown");
+  }
+  const struct hv_object *inc = hv_db_get(db, HV_INCIDENT, incident);
+  json_t *body = json_pack("{s:s,s:s,s:I,s:s,s:s,s:s}", "incident", incident,
+                           "agreement", agreement, "incident_version",
+                           (json_int_t)(inc ? inc->version : 0), "step",
+                           hv_review_step_name(in->step), "party", who->party,
+                           "text", in->text);
+  if (body && in->step == HV_STEP_REQUEST) {
+    json_object_set_new(body, "asked", json_string(in->party));
+    json_object_set_new(body, "deadline", time_json(in->deadline_ms));
+  }
+  if (body && in->step == HV_STEP_RESPOND)
+    json_object_set_new(body, "late", json_boolean(late));
+  if (body && in->step == HV_STEP_ASSESS) {
+    json_object_set_new(body, "outcome",
+                        json_string(hv_review_state_name(in->outcome)));
+    if (in->outcome == HV_REVIEW_DUPLICATE)
+      json_object_set_new(body, "duplicate_of", json_string(in->duplicate_of));
+  }
+  char *text = body ? hv__canon(body) : NULL;
+  char key[2 * HV_ADJ_ID + 1];
+  snprintf(key, sizeof key, "%s/%s", incident, agreement);
+  if (text == NULL) {
+    json_decref(body);
+    return hv_error_set(err, HV_ENOMEM, "out of memory");
+  }
+  struct hv__change c = {.op = "review",
+                         .record_kind = "review",
+                         .record_body = text,
+                         .record_id = key,
+                         .record_version = (int64_t)cur.steps + 1};
+  int rc = hv__db_commit(db, who->party, &c, 1, err);
+  free(text);
+  if (rc == HV_OK)
+    rc = review_apply(db->adj, body, db->head_time_ms);
+  json_decref(body);
+  if (rc == HV_OK && out)
+    hv_db_review_get(db, incident, agreement, out);
+  return rc;
+}
