@@ -45,6 +45,14 @@ static const char USAGE[] =
     "                                 3 conflict, 4 forbidden)\n"
     "  check --verify RECEIPT         confirm a receipt against the ledger\n"
     "\n"
+    "Incidents (docs/incident-csv.md):\n"
+    "  incidents import --format ucdp|acled|syrian-archive [--utc-offset "
+    "+HH:MM]\n"
+    "                   [--lag-days N] FILE...   import dataset CSV files "
+    "(all or\n"
+    "                                 nothing); unresolved actor names "
+    "listed\n"
+    "\n"
     "The live picture (docs/live.md):\n"
     "  replay FILE [OPTIONS]          feed a CSV of tracks through the "
     "checks\n"
@@ -675,7 +683,8 @@ int main(int argc, char **argv) {
               {"query", cmd_query},     {"ledger", cmd_ledger},
               {"summary", cmd_summary}, {"token", cmd_token},
               {"serve", cmd_serve},     {"routes", cmd_routes},
-              {"replay", cmd_replay},   {"check", cmd_check}};
+              {"replay", cmd_replay},   {"check", cmd_check},
+              {"incidents", cmd_incidents}};
   const char *name = argv[optind];
   for (size_t i = 0; i < sizeof cmds / sizeof *cmds; i++)
     if (strcmp(cmds[i].name, name) == 0) {

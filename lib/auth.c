@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "db_internal.h"
+#include "haven/adjudicate.h"
 #include "haven/auth.h"
 
 #define TOKEN_PREFIX "hv1."
@@ -215,6 +216,15 @@ enum hv_visibility hv_visibility(const struct hv_principal *who,
                ? HV_VIS_FULL
                : HV_VIS_REDACTED;
   }
+  case HV_INCIDENT: {
+    /* The published record, but a reporter who asked for protection has
+     * its name withheld and its location coarsened for everyone but the
+     * coordinator (docs/incidents.md "What parties see"). */
+    int hide = json_is_true(json_object_get(doc, "hide_reporter")) &&
+               json_object_get(doc, "reporter") != NULL;
+    return hide || json_object_get(doc, "coarsen_m") ? HV_VIS_REDACTED
+                                                     : HV_VIS_FULL;
+  }
   default:
     return HV_VIS_FULL; /* the shared map */
   }
@@ -234,6 +244,17 @@ json_t *hv_object_view_json(const struct hv_principal *who,
     /* Derived, not stored: notified inside the lead time. */
     json_object_set_new(json_object_get(j, "properties"), "late",
                         json_boolean(obj->u.movement.late));
+  }
+  if (v == HV_VIS_REDACTED && obj->kind == HV_INCIDENT) {
+    json_t *props = json_object_get(j, "properties");
+    if (obj->u.incident.hide_reporter)
+      json_object_del(props, "reporter");
+    double lon, lat;
+    hv_incident_published_point(obj, &lon, &lat);
+    json_object_set_new(
+        j, "geometry",
+        json_pack("{s:s,s:[f,f]}", "type", "Point", "coordinates", lon, lat));
+    return j;
   }
   if (v == HV_VIS_REDACTED) {
     json_object_set_new(j, "geometry", json_null());

@@ -1,7 +1,7 @@
 /*
  * haven/incsv.h — incidents from the CSV files of conflict-event datasets:
  * UCDP GED, ACLED, and Syrian Archive's alleged-attacks files
- * (docs/formats.md "Incident CSV files", the mapping in docs/incidents.md).
+ * (docs/formats.md "Incident CSV files", the mapping in docs/incident-csv.md).
  *
  * A file is read into a GeoJSON FeatureCollection of incident features
  * (docs/formats.md "Incident"), which hv_db_import_docs then validates and
@@ -62,7 +62,7 @@ struct hv_incsv_result {
  * Reads path in format f. Actor names are resolved against db's parties.
  * A malformed file (missing column, bad number, bad date, coordinates out
  * of range) fails as a whole: err names the file, the line, the column and
- * the reason ("x.csv: line 12: latitude: \"91.2\" is out of range"), and
+ * the reason ("x.csv: line 12: latitude: \"91.2\" is not a latitude (-90 to 90)"), and
  * *out is left empty. Errors: HV_EIO, HV_EPARSE, HV_EINVAL, HV_ENOMEM.
  */
 int hv_incsv_read(struct hv_db *db, enum hv_incsv_format f, const char *path,
