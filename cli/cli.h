@@ -34,5 +34,9 @@ int cmd_token(struct cli *c, int argc, char **argv);
 int cmd_replay(struct cli *c, int argc, char **argv);
 int cmd_check(struct cli *c, int argc, char **argv);
 int cmd_incidents(struct cli *c, int argc, char **argv);
+int cmd_adjudicate(struct cli *c, int argc, char **argv);
+int cmd_adjudications(struct cli *c, int argc, char **argv);
+int cmd_review(struct cli *c, int argc, char **argv);
+int cmd_reviews(struct cli *c, int argc, char **argv);
 
 #endif

@@ -52,6 +52,16 @@ static const char USAGE[] =
     "(all or\n"
     "                                 nothing); unresolved actor names "
     "listed\n"
+    "  adjudicate [INCIDENT...]       judge incidents against the agreements "
+    "and\n"
+    "                                 record the answers that changed "
+    "(docs/incidents.md)\n"
+    "  adjudications [--format csv|json|ndjson|geojson] [--agreement ID]\n"
+    "                [--class C] [--party ID] [--guarantor ID] [--zone ID]\n"
+    "                [--area ID] [--from T] [--to T]   export the answers\n"
+    "  review INCIDENT AGREEMENT dispute|request_info|respond|assess --text "
+    "T ...\n"
+    "  reviews [--open]               the reviews of violations\n"
     "\n"
     "The live picture (docs/live.md):\n"
     "  replay FILE [OPTIONS]          feed a CSV of tracks through the "
@@ -684,7 +694,9 @@ int main(int argc, char **argv) {
               {"summary", cmd_summary}, {"token", cmd_token},
               {"serve", cmd_serve},     {"routes", cmd_routes},
               {"replay", cmd_replay},   {"check", cmd_check},
-              {"incidents", cmd_incidents}};
+              {"incidents", cmd_incidents}, {"adjudicate", cmd_adjudicate},
+              {"adjudications", cmd_adjudications},
+              {"review", cmd_review},       {"reviews", cmd_reviews}};
   const char *name = argv[optind];
   for (size_t i = 0; i < sizeof cmds / sizeof *cmds; i++)
     if (strcmp(cmds[i].name, name) == 0) {

@@ -46,6 +46,7 @@
 #include <jansson.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #include "auth.h"
 #include "db.h"
@@ -257,6 +258,52 @@ json_t *hv_adjudication_view_json(struct hv_db *db,
  * it falls in (docs/incidents.md). */
 void hv_incident_published_point(const struct hv_object *o, double *lon,
                                  double *lat);
+
+/* ---- queries and exports ------------------------------------------------ */
+
+/* Which adjudications a query wants; zero / NULL members match anything. */
+struct hv_adj_filter {
+  const char *agreement; /* a row for it */
+  int cls;               /* 1 + enum hv_class: a row of that class (0 any) */
+  const char *party;     /* a row involving it (or excluding it) */
+  const char *guarantor; /* a row with it as an accountable guarantor
+                            ("none": a party with no guarantor) */
+  const char *zone;      /* the zone among its zones (in or uncertain) */
+  const char *area;      /* its area */
+  int64_t from_ms, to_ms; /* its time interval meets [from, to) (0: open) */
+};
+
+/* 1 when row r of a matches f's row conditions (agreement, class, party,
+ * guarantor). */
+int hv_adj_row_matches(const struct hv_adj_row *r,
+                       const struct hv_adj_filter *f);
+/* 1 when a matches f: its incident-wide conditions hold and at least one
+ * row matches (an adjudication with no row matches only when f asks for
+ * no row condition). */
+int hv_adj_matches(const struct hv_adjudication *a,
+                   const struct hv_adj_filter *f);
+
+enum hv_adj_format {
+  HV_ADJ_JSON,    /* a JSON array of the views */
+  HV_ADJ_NDJSON,  /* one view per line */
+  HV_ADJ_CSV,     /* one line per matching (incident, agreement) row */
+  HV_ADJ_GEOJSON, /* a FeatureCollection, one Point Feature per incident */
+  HV_ADJ_FORMAT_COUNT
+};
+/* "json", "ndjson", "csv", "geojson". */
+const char *hv_adj_format_name(enum hv_adj_format f);
+int hv_adj_format_parse(const char *name, enum hv_adj_format *out);
+
+/*
+ * Writes the latest recorded adjudications matching f, as principal who
+ * sees them (hv_adjudication_view_json), in incident id order, to out in
+ * format fmt (docs/incidents.md "Exports"); *n (may be NULL) gets how many
+ * incidents were written. Errors: HV_EIO, HV_ENOMEM.
+ */
+int hv_db_adjudications_write(struct hv_db *db, const struct hv_principal *who,
+                              const struct hv_adj_filter *f,
+                              enum hv_adj_format fmt, FILE *out, size_t *n,
+                              struct hv_error *err);
 
 /* ---- reviews ----------------------------------------------------------- */
 
