@@ -479,3 +479,9 @@ int hv_ledger_history(struct hv_db *db, enum hv_kind kind, const char *id,
   return db->store->ops->each_entry(db->store, 1, 0, hv_kind_name(kind), id, fn,
                                     ud);
 }
+
+int hv_ledger_records(struct hv_db *db, const char *kind, const char *id,
+                      int (*fn)(const struct hv_ledger_entry *e, void *ud),
+                      void *ud) {
+  return db->store->ops->each_entry(db->store, 1, 0, kind, id, fn, ud);
+}

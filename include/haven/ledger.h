@@ -115,6 +115,13 @@ int hv_ledger_each(struct hv_db *db, int64_t from_seq, int64_t to_seq,
                    int (*fn)(const struct hv_ledger_entry *e, void *ud),
                    void *ud);
 
+/* Calls fn for every entry of ledger kind `kind` ("adjudication",
+ * "review", "finding", ...) and, when id is non-NULL, that id, oldest
+ * first; as hv_ledger_each for fn's return value. */
+int hv_ledger_records(struct hv_db *db, const char *kind, const char *id,
+                      int (*fn)(const struct hv_ledger_entry *e, void *ud),
+                      void *ud);
+
 /* Calls fn for every entry that wrote object (kind, id), oldest first; as
  * hv_ledger_each for stopping and errors. */
 int hv_ledger_history(struct hv_db *db, enum hv_kind kind, const char *id,

@@ -520,6 +520,180 @@ static void test_review_flow(void **state) {
   assert_string_equal(r.asked, "ru");
 }
 
+/* ---- the real UCDP GED rows ------------------------------------------------
+ * The whole file imported with the bundled importer (dates local to
+ * Damascus, +02:00), then adjudicated and recorded; the rows below were
+ * read off the file by hand and judged by docs/incidents.md. */
+
+static int real_setup(void **state) {
+  struct ctx *c = calloc(1, sizeof *c);
+  if (c == NULL)
+    return -1;
+  *state = c;
+  struct hv_error err = {0};
+  char path[1024];
+  snprintf(path, sizeof path, "%s/conflict/ucdp_ged_syria_2016_2018_2019.csv",
+           tu_env_or("HAVEN_SHARED_DATA", "/work/shared/data"));
+  struct hv_incsv_options opt = {.utc_offset = "+02:00"};
+  struct hv_incsv_result res = {0};
+  struct hv_adjudicate_stats st;
+  if (tu_scratch_dir(c->run, sizeof c->run, "adjudicate-real") != 0) {
+    c->run[0] = '\0';
+    goto fail;
+  }
+  if (tu_load_scenario(c->run, 0, &c->db) != 0 ||
+      hv_incsv_read(c->db, HV_INCSV_UCDP, path, &opt, &res, &err) != HV_OK)
+    goto fail;
+  json_t *docs[1] = {res.features};
+  const char *names[1] = {path};
+  int rc = hv_db_import_docs(c->db, "coordinator", docs, names, 1, NULL, NULL,
+                             NULL, &err);
+  hv_incsv_result_free(&res);
+  if (rc != HV_OK ||
+      hv_db_adjudicate(c->db, "coordinator", NULL, 0, &st, &err) != HV_OK ||
+      hv_adjudicator_new(c->db, &c->adj, &err) != HV_OK)
+    goto fail;
+  return 0;
+fail:
+  fprintf(stderr, "real_setup: %s\n", err.msg);
+  group_teardown(state);
+  return -1;
+}
+
+static const struct hv_adj_row *recorded_row(struct ctx *c, const char *id,
+                                             const char *agreement) {
+  const struct hv_adjudication *a = hv_db_adjudication(c->db, id);
+  if (a == NULL)
+    fail_msg("%s: not adjudicated", id);
+  return row_of(a, agreement);
+}
+
+static void test_real_rows(void **state) {
+  struct ctx *c = *state;
+  /* 216746: syr-gov vs Syrian insurgents, Idlib, 2016-03-01: unattributed
+   * violation of the cessation; guarantors ru and none. */
+  const struct hv_adj_row *r = recorded_row(c, "ucdp-216746", "coh-2016");
+  assert_int_equal(r->cls, HV_CLASS_VIOLATION);
+  assert_int_equal(r->attributed, 0);
+  assert_string_equal(r->involved[0].guarantor, "ru");
+  assert_string_equal(r->involved[1].party, "syr-opposition");
+  /* 218189: IS vs SDF near Manbij, Aleppo governorate, 2016-03-01: no
+   * delineation there says otherwise: excluded (is). */
+  r = recorded_row(c, "ucdp-218189", "coh-2016");
+  assert_int_equal(r->cls, HV_CLASS_EXCLUDED);
+  assert_string_equal(r->excluded_party, "is");
+  /* 218202: IS against civilians in Ar-Raqqa (delineated to IS in 2016):
+   * excluded. */
+  r = recorded_row(c, "ucdp-218202", "coh-2016");
+  assert_int_equal(r->cls, HV_CLASS_EXCLUDED);
+  /* 218708: IS vs SDF in Al-Hasakeh, which the scenario gives to the SDF:
+   * the exclusion claim fails, the holder (sdf) stands in for IS, and
+   * what is left is the SDF against itself: outside. */
+  r = recorded_row(c, "ucdp-218708", "coh-2016");
+  assert_int_equal(r->cls, HV_CLASS_OUTSIDE);
+  /* 313373: Daraa, 2016-02-26 local: the day ends as the cessation
+   * begins: no row for it. */
+  assert_null(recorded_row(c, "ucdp-313373", "coh-2016"));
+  /* 216745: Daraa governorate, where_prec 4 (province), 2016-03-01: the
+   * cessation is nationwide: a violation all the same. */
+  r = recorded_row(c, "ucdp-216745", "coh-2016");
+  assert_int_equal(r->cls, HV_CLASS_VIOLATION);
+  /* 256340: Idlib governorate, province precision, 2018: Idleb lies
+   * wholly in the Astana Idlib area (drawn from it): in scope, a
+   * violation. */
+  r = recorded_row(c, "ucdp-256340", "astana-2017");
+  assert_int_equal(r->scope, HV_MEMBER_IN);
+  assert_int_equal(r->cls, HV_CLASS_VIOLATION);
+  assert_string_equal(r->zone, "astana-idlib");
+  /* 257219: Hama governorate, province precision, 2018: Hama only borders
+   * the Idlib area: outside Astana. */
+  r = recorded_row(c, "ucdp-257219", "astana-2017");
+  assert_int_equal(r->cls, HV_CLASS_OUTSIDE);
+  /* 315894: where_prec 6 (country), January 2018: uncertain for Astana's
+   * zones, a violation of the nationwide cessation. */
+  assert_int_equal(recorded_row(c, "ucdp-315894", "astana-2017")->cls,
+                   HV_CLASS_UNCERTAIN);
+  assert_int_equal(recorded_row(c, "ucdp-315894", "coh-2016")->cls,
+                   HV_CLASS_VIOLATION);
+}
+
+/* Every real incident of near or district precision against every zone:
+ * the adjudicator's membership (decided from bounds when it can) equals
+ * the rule computed with the exact geodesic distance to the boundary and
+ * GEOS's point-in-polygon. */
+static void test_real_membership_cross_check(void **state) {
+  struct ctx *c = *state;
+  struct hv_geo *geo = hv_db_geo(c->db);
+  GEOSContextHandle_t gh = hv_geo_geos(geo);
+  size_t checked = 0, uncertain = 0;
+  for (size_t i = 0; i < hv_db_count(c->db, HV_INCIDENT); i++) {
+    const struct hv_object *o = hv_db_at(c->db, HV_INCIDENT, i);
+    if (o->u.incident.precision != HV_PREC_NEAR &&
+        o->u.incident.precision != HV_PREC_DISTRICT)
+      continue;
+    const struct hv_adjudication *a = hv_db_adjudication(c->db, o->id);
+    assert_non_null(a);
+    for (size_t z = 0; z < hv_db_count(c->db, HV_ZONE); z++) {
+      const struct hv_object *zo = hv_db_at(c->db, HV_ZONE, z);
+      if (!hv_zone_in_force(zo, o->u.incident.t_ms) ||
+          !hv_zone_in_force(zo, o->u.incident.t_end_ms - 1))
+        continue;
+      GEOSGeometry *b = GEOSBoundary_r(gh, zo->geom);
+      GEOSGeometry *pt =
+          GEOSGeom_createPointFromXY_r(gh, o->minx, o->miny);
+      double d;
+      assert_int_equal(hv_geo_distance_to_m(geo, o->minx, o->miny, b, &d),
+                       HV_OK);
+      int inside = GEOSContains_r(gh, zo->geom, pt) == 1;
+      GEOSGeom_destroy_r(gh, b);
+      GEOSGeom_destroy_r(gh, pt);
+      double rr = o->u.incident.uncertainty_m;
+      enum hv_membership want = d >= rr ? (inside ? HV_MEMBER_IN
+                                                  : HV_MEMBER_OUT)
+                                        : HV_MEMBER_UNCERTAIN;
+      enum hv_membership got = HV_MEMBER_OUT;
+      for (size_t k = 0; k < a->n_zones; k++)
+        if (strcmp(a->zones[k].zone, zo->id) == 0)
+          got = a->zones[k].m;
+      if (got != want)
+        fail_msg("%s in %s: %s, the exact rule says %s (d %.1f m, r %.0f)",
+                 o->id, zo->id, hv_membership_name(got),
+                 hv_membership_name(want), d, rr);
+      checked++;
+      uncertain += want == HV_MEMBER_UNCERTAIN;
+    }
+  }
+  assert_true(checked > 1000);
+  assert_true(uncertain > 10);
+}
+
+/* The class counts of the record add up: every row is one of the four,
+ * and every incident touched by the cessation's period has its row. */
+static void test_real_totals(void **state) {
+  struct ctx *c = *state;
+  size_t rows[HV_CLASS_COUNT] = {0}, n_rows = 0, coh = 0;
+  int64_t coh_from;
+  assert_int_equal(hv_time_parse("2016-02-27T00:00:00+02:00", &coh_from),
+                   HV_OK);
+  size_t after = 0;
+  for (size_t i = 0; i < hv_db_adjudication_count(c->db); i++) {
+    const struct hv_adjudication *a = hv_db_adjudication_at(c->db, i);
+    assert_non_null(a);
+    for (size_t k = 0; k < a->n_rows; k++) {
+      assert_true(a->rows[k].cls < HV_CLASS_COUNT);
+      rows[a->rows[k].cls]++;
+      n_rows++;
+      coh += strcmp(a->rows[k].agreement, "coh-2016") == 0;
+    }
+    after += a->t_end_ms > coh_from;
+  }
+  assert_int_equal(hv_db_adjudication_count(c->db), 10979);
+  assert_int_equal(rows[0] + rows[1] + rows[2] + rows[3], n_rows);
+  assert_int_equal(coh, after);
+  assert_true(rows[HV_CLASS_VIOLATION] > 1000);
+  assert_true(rows[HV_CLASS_EXCLUDED] > 1000);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_unattributed_clash),
@@ -531,5 +705,11 @@ int main(void) {
       cmocka_unit_test(test_record_keeps_old_answers),
       cmocka_unit_test(test_review_flow),
   };
-  return cmocka_run_group_tests(tests, group_setup, group_teardown);
+  const struct CMUnitTest real[] = {
+      cmocka_unit_test(test_real_rows),
+      cmocka_unit_test(test_real_membership_cross_check),
+      cmocka_unit_test(test_real_totals),
+  };
+  int failed = cmocka_run_group_tests(tests, group_setup, group_teardown);
+  return failed + cmocka_run_group_tests(real, real_setup, group_teardown);
 }
