@@ -87,11 +87,20 @@ struct agr {
   long *guar;           /* per party: accountable guarantor's index, -1 */
 };
 
-/* A zone: its boundary prepared for distances. */
+/* A zone: its boundary, in lon/lat and in a local metric frame (an
+ * equirectangular projection at the zone's mid-latitude, metres), each
+ * prepared for distances; rel_err bounds how far the frame's distances
+ * are from the geodesic ones within the zone's latitudes +- FRAME_BAND. */
 struct zone {
   const struct hv_object *obj;
   GEOSGeometry *boundary;
   const GEOSPreparedGeometry *pboundary;
+  GEOSGeometry *fboundary;
+  const GEOSPreparedGeometry *pfboundary;
+  struct frame {
+    double lon0, lat0, klon, klat;
+  } f;
+  double rel_err;
 };
 
 struct hv_adjudicator {
@@ -130,6 +139,10 @@ static void clear(struct hv_adjudicator *a) {
       GEOSPreparedGeom_destroy_r(gh, a->zones[i].pboundary);
     if (a->zones[i].boundary)
       GEOSGeom_destroy_r(gh, a->zones[i].boundary);
+    if (a->zones[i].pfboundary)
+      GEOSPreparedGeom_destroy_r(gh, a->zones[i].pfboundary);
+    if (a->zones[i].fboundary)
+      GEOSGeom_destroy_r(gh, a->zones[i].fboundary);
   }
   free(a->zones);
   hv_zindex_free(a->zix);
@@ -259,6 +272,66 @@ static int area_relation(GEOSContextHandle_t gh, const struct hv_object *ar,
   return inter ? HV_MEMBER_UNCERTAIN : HV_MEMBER_OUT;
 }
 
+/* ---- the local frame -----------------------------------------------------
+ * Metres per degree of latitude (M) and of longitude (N cos phi) on the
+ * WGS84 ellipsoid at latitude phi. */
+#define WGS84_A 6378137.0
+#define WGS84_E2 0.00669437999014
+#define FRAME_BAND 1.0      /* degrees of latitude around the zone */
+#define FRAME_MAX_R 50000. /* larger radii take the degree bounds: a path
+                              shorter than this from a point within half
+                              the band of the zone stays in the band */
+
+static double m_per_deg_lat(double phi) {
+  double s = sin(phi * M_PI / 180.0);
+  double w = 1.0 - WGS84_E2 * s * s;
+  return WGS84_A * (1.0 - WGS84_E2) / (w * sqrt(w)) * M_PI / 180.0;
+}
+
+static double m_per_deg_lon(double phi) {
+  double s = sin(phi * M_PI / 180.0);
+  return WGS84_A / sqrt(1.0 - WGS84_E2 * s * s) * cos(phi * M_PI / 180.0) *
+         M_PI / 180.0;
+}
+
+static int to_frame(double *x, double *y, void *ud) {
+  const struct frame *f = ud;
+  *x = (*x - f->lon0) * f->klon;
+  *y = (*y - f->lat0) * f->klat;
+  return 1;
+}
+
+/* Sets up zone z's frame. Along any path within the band, the metre per
+ * degree of each axis differs from the frame's by a factor within
+ * [1 - e, 1 + e], so every length — and so the distance to the boundary —
+ * is within those factors of the frame's; e is the largest such departure
+ * at the band's edges and middle (the scales are monotone in between),
+ * plus 0.1% for the flat frame. */
+static int frame_of(GEOSContextHandle_t gh, struct zone *z) {
+  const struct hv_object *o = z->obj;
+  double lo = o->miny - FRAME_BAND, hi = o->maxy + FRAME_BAND;
+  if (lo < -85 || hi > 85)
+    return HV_OK; /* near the poles: the degree bounds only */
+  z->f.lat0 = (o->miny + o->maxy) / 2;
+  z->f.lon0 = (o->minx + o->maxx) / 2;
+  z->f.klat = m_per_deg_lat(z->f.lat0);
+  z->f.klon = m_per_deg_lon(z->f.lat0);
+  double e = 0;
+  const double phis[3] = {lo, hi, 0.0};
+  for (size_t i = 0; i < 3; i++) {
+    if (i == 2 && !(lo < 0 && hi > 0))
+      continue;
+    double rl = fabs(m_per_deg_lat(phis[i]) / z->f.klat - 1.0);
+    double rn = fabs(m_per_deg_lon(phis[i]) / z->f.klon - 1.0);
+    e = fmax(e, fmax(rl, rn));
+  }
+  z->rel_err = e + 0.001;
+  z->fboundary = GEOSGeom_transformXY_r(gh, z->boundary, to_frame, &z->f);
+  if (z->fboundary)
+    z->pfboundary = GEOSPrepare_r(gh, z->fboundary);
+  return z->pfboundary ? HV_OK : HV_EGEOMETRY;
+}
+
 static int build(struct hv_adjudicator *a, struct hv_error *err) {
   clear(a);
   struct hv_db *db = a->db;
@@ -279,7 +352,8 @@ static int build(struct hv_adjudicator *a, struct hv_error *err) {
     a->zones[i].boundary = GEOSBoundary_r(gh, tz->v[i]->geom);
     if (a->zones[i].boundary)
       a->zones[i].pboundary = GEOSPrepare_r(gh, a->zones[i].boundary);
-    if (a->zones[i].pboundary == NULL)
+    if (a->zones[i].pboundary == NULL ||
+        frame_of(gh, &a->zones[i]) != HV_OK)
       rc = hv_error_set(err, HV_EGEOMETRY, "zone %s: no boundary",
                         tz->v[i]->id);
   }
@@ -364,30 +438,74 @@ static double m_per_deg_min(double lat, double deg) {
 }
 #define M_PER_DEG_MAX (1.01 * 111694.0)
 
-/* The distance in metres from (lon, lat) to zone z's boundary, decided
- * against r: *d is exact when the bounds could not say; returns -1 (d < r),
- * 1 (d >= r) or a negative HV_ error. */
-static int boundary_vs(struct hv_adjudicator *a, const struct zone *z,
-                       double lon, double lat, double r) {
+/* GEOS's planar distance from (x, y) to prepared g, or -1 on error. */
+static double planar(GEOSContextHandle_t gh, const GEOSPreparedGeometry *g,
+                     double x, double y) {
+  GEOSGeometry *pt = GEOSGeom_createPointFromXY_r(gh, x, y);
+  double d = -1;
+  if (pt == NULL || !GEOSPreparedDistance_r(gh, g, pt, &d))
+    d = -1;
+  if (pt)
+    GEOSGeom_destroy_r(gh, pt);
+  return d;
+}
+
+/* The exact test: the geodesic distance to the part of the boundary that
+ * can be within r (clipped to a box a little larger than r around the
+ * point; nothing left: farther than r). */
+static int exact_vs(struct hv_adjudicator *a, const struct zone *z,
+                    double lon, double lat, double r) {
   struct hv_geo *geo = hv_db_geo(a->db);
   GEOSContextHandle_t gh = hv_geo_geos(geo);
-  GEOSGeometry *pt = GEOSGeom_createPointFromXY_r(gh, lon, lat);
-  if (pt == NULL)
-    return HV_ENOMEM;
-  double deg = 0;
-  int ok = GEOSPreparedDistance_r(gh, z->pboundary, pt, &deg);
-  GEOSGeom_destroy_r(gh, pt);
-  if (!ok)
+  double hlat = 1.05 * r / 110574.0;
+  double c = cos((fabs(lat) + hlat) * M_PI / 180.0);
+  double hlon = c > 0.01 ? 1.05 * r / (111320.0 * c) : 360;
+  GEOSGeometry *part = GEOSClipByRect_r(gh, z->boundary, lon - hlon,
+                                        lat - hlat, lon + hlon, lat + hlat);
+  if (part == NULL)
+    return HV_EGEOMETRY;
+  int rc = 1;
+  if (!GEOSisEmpty_r(gh, part)) {
+    double d;
+    rc = hv_geo_distance_to_m(geo, lon, lat, part, &d);
+    if (rc == HV_OK)
+      rc = d >= r ? 1 : -1;
+  }
+  GEOSGeom_destroy_r(gh, part);
+  return rc;
+}
+
+/* Whether the distance from (lon, lat) to zone z's boundary is at least r:
+ * 1 (d >= r), -1 (d < r) or a negative HV_ error. Decided from the local
+ * frame's distance when the point is within its band (or from the planar
+ * distance in degrees), and measured on the ellipsoid only when those
+ * bounds cannot say (docs/incidents.md "Location"). */
+static int boundary_vs(struct hv_adjudicator *a, const struct zone *z,
+                       double lon, double lat, double r) {
+  GEOSContextHandle_t gh = hv_geo_geos(hv_db_geo(a->db));
+  const struct hv_object *o = z->obj;
+  if (z->pfboundary && r <= FRAME_MAX_R && lat >= o->miny - FRAME_BAND / 2 &&
+      lat <= o->maxy + FRAME_BAND / 2) {
+    struct frame f = z->f;
+    double x = lon, y = lat;
+    to_frame(&x, &y, &f);
+    double d = planar(gh, z->pfboundary, x, y);
+    if (d < 0)
+      return HV_EGEOMETRY;
+    if (d * (1 - z->rel_err) >= r)
+      return 1;
+    if (d * (1 + z->rel_err) < r)
+      return -1;
+    return exact_vs(a, z, lon, lat, r);
+  }
+  double deg = planar(gh, z->pboundary, lon, lat);
+  if (deg < 0)
     return HV_EGEOMETRY;
   if (deg * m_per_deg_min(lat, deg) >= r)
     return 1;
   if (deg * M_PER_DEG_MAX < r)
     return -1;
-  double d;
-  int rc = hv_geo_distance_to_m(geo, lon, lat, z->boundary, &d);
-  if (rc != HV_OK)
-    return rc;
-  return d >= r ? 1 : -1;
+  return exact_vs(a, z, lon, lat, r);
 }
 
 /* Membership of the incident's place in zone index zi. inside: the point
