@@ -418,7 +418,11 @@ struct hv_zone_state {
  * incidents in the window [at_ms - window, at_ms) that the zone contains
  * (membership "in") and that violate an agreement (class violation, review
  * not assessed as disputed, unverifiable or duplicate); by the thresholds.
- * p NULL: the defaults. Errors: HV_ENOTFOUND, HV_EINVAL (parameters).
+ * Incidents in the window that the zone contains or may contain (in or
+ * uncertain) with an uncertain row and no standing violation are counted in
+ * `uncertain` only. p NULL: the defaults. Errors: HV_ENOTFOUND (no such
+ * zone), HV_EINVAL (parameters: window 1 hour to 365 days, 1 <= strained
+ * <= violated <= collapsed, collapsed_fatalities >= 1; err names the field).
  */
 int hv_db_zone_state(struct hv_db *db, const char *id, int64_t at_ms,
                      const struct hv_status_params *p,
@@ -436,30 +440,42 @@ struct hv_siege {
   int64_t at_ms;
   size_t corridors, corridors_closed; /* corridors that connect it */
   int encircled;       /* >= 1 corridor, none open at at_ms */
-  int64_t last_access_ms;  /* last completed movement into it (0 none) */
+  int64_t last_access_ms;  /* last completed movement into it, at or
+                              before at_ms, however long ago (0 none) */
   char last_access[HV_ADJ_ID];
   int no_access;       /* none completed within no_access_ms */
-  int64_t last_exit_ms;    /* last completed evacuation from it (0 none) */
+  int64_t last_exit_ms;    /* last completed evacuation from it, as
+                              last_access_ms (0 none) */
   int no_exit;         /* no open corridor and no evacuation in the period */
   int suspected;       /* all three */
 };
 
-/* Tests every zone with a population > 0 in force at at_ms; appends to
- * *out (*n entries; caller frees *out). p NULL: defaults.
- * Errors: HV_ENOMEM, HV_EGEOMETRY. */
+/* Tests every zone with a population > 0 in force at at_ms, in zone id
+ * order; appends to *out (*n entries; caller frees *out, which may have
+ * moved even on error; *n moves only on success). p NULL: defaults.
+ * Errors: HV_EINVAL (no_access_ms not within 1 to 365 days), HV_ENOMEM,
+ * HV_EGEOMETRY. */
 int hv_db_sieges(struct hv_db *db, int64_t at_ms,
                  const struct hv_siege_params *p, struct hv_siege **out,
                  size_t *n, struct hv_error *err);
 
+/* The JSON of s: zone, population, at, corridors, corridors_closed,
+ * encircled, last_access_at, last_access, no_access, last_exit_at, no_exit,
+ * suspected, criteria {encircled, no_access, no_exit}; times RFC 3339, null
+ * when 0. Caller owns it; NULL when out of memory. */
 json_t *hv_siege_json(const struct hv_siege *s);
 
 /*
  * Records a "siege_suspected" finding for s (suspected) as the coordinator,
  * seen by the zone's guarantors (audience) and the coordinator, unless the
- * latest siege finding recorded for the zone is less than no_access_ms old.
- * *recorded says whether one was written; *doc (may be NULL) gets the
- * finding's body (caller owns) for publishing on the alert streams.
- * Errors: HV_EINVAL (not suspected), HV_ESTORE, HV_ENOMEM.
+ * latest siege finding recorded for the zone is less than no_access_ms old
+ * — its age measured in the time it speaks about, |s->at_ms - its t_ms|,
+ * not the time it was written, so a replay of past days is judged as they
+ * were. *recorded says whether one was written; *doc (may be NULL) gets
+ * the finding's body when one was (caller owns; NULL otherwise) for
+ * publishing on the alert streams. p NULL: defaults.
+ * Errors: HV_EINVAL (not suspected, or p out of range), HV_ENOTFOUND (the
+ * zone is no longer in the registry), HV_ESTORE, HV_ENOMEM.
  */
 int hv_db_record_siege(struct hv_db *db, const struct hv_siege *s,
                        const struct hv_siege_params *p, int *recorded,
