@@ -223,3 +223,139 @@ int cmd_reviews(struct cli *c, int argc, char **argv) {
   }
   return 0;
 }
+
+static const char STATUS_USAGE[] =
+    "usage: haven [--json] status [--at TIME] [--window-days N] [ZONE...]\n"
+    "The status of zones (holding, strained, violated, collapsed) from the\n"
+    "recorded adjudications of the window before TIME (default now, 7 days;\n"
+    "docs/zone-status.md). No ZONE: every zone in force at TIME.\n";
+
+int cmd_status(struct cli *c, int argc, char **argv) {
+  static const char *const names[] = {"at", "window-days", NULL};
+  const char *v[2] = {0};
+  /* Options and zones in any order: the zones are moved to the end. */
+  char **zones = calloc((size_t)argc + 1, sizeof *zones);
+  if (zones == NULL)
+    return cli_fail(HV_ENOMEM, NULL);
+  int nz = 0;
+  for (int k = 1; k < argc; k++) {
+    if (strncmp(argv[k], "--", 2) != 0) {
+      zones[nz++] = argv[k];
+      continue;
+    }
+    int j = options(k + 2 <= argc ? k + 2 : argc, argv, k, names, v,
+                    STATUS_USAGE);
+    if (j < 0) {
+      free(zones);
+      return 2;
+    }
+    k = j - 1;
+  }
+  for (int k = 0; k < nz; k++)
+    argv[argc - nz + k] = zones[k];
+  free(zones);
+  int i = argc - nz;
+  int64_t at = hv_time_now_ms();
+  struct hv_status_params p = hv_status_params_default();
+  double days;
+  if ((v[0] && cli_time("--at", v[0], &at)) ||
+      (v[1] && cli_number("--window-days", v[1], &days)))
+    return 2;
+  if (v[1])
+    p.window_ms = (int64_t)(days * 86400000.0);
+  int rc = cli_open(c);
+  if (rc)
+    return rc;
+  size_t n = (size_t)(argc - i);
+  for (size_t k = 0; k < (n ? n : hv_db_count(c->db, HV_ZONE)); k++) {
+    const struct hv_object *z =
+        n ? hv_db_get(c->db, HV_ZONE, argv[i + (int)k])
+          : hv_db_at(c->db, HV_ZONE, k);
+    if (!n && !hv_zone_in_force(z, at))
+      continue;
+    struct hv_zone_state st;
+    struct hv_error err = {0};
+    rc = hv_db_zone_state(c->db, z ? z->id : argv[i + (int)k], at, &p, &st,
+                          &err);
+    if (rc != HV_OK)
+      return cli_fail(rc, &err);
+    if (c->json) {
+      json_t *j = hv_zone_state_json(&st);
+      json_dumpf(j, stdout, JSON_COMPACT | JSON_SORT_KEYS);
+      fputc('\n', stdout);
+      json_decref(j);
+    } else {
+      printf("%-24s %-10s %4ld violations, %5ld deaths, %4ld uncertain\n",
+             st.zone, hv_zone_status_name(st.status), st.violations,
+             st.fatalities, st.uncertain);
+    }
+  }
+  return 0;
+}
+
+static const char SIEGES_USAGE[] =
+    "usage: haven [--json] sieges [--at TIME] [--period-days N] [--record]\n"
+    "Tests every populated zone for a siege at TIME (default now): encircled,\n"
+    "no completed movement in the period (default 30 days), no exit\n"
+    "(docs/zone-status.md). --record: record a siege_suspected finding for\n"
+    "each suspected one (as the coordinator).\n";
+
+int cmd_sieges(struct cli *c, int argc, char **argv) {
+  static const char *const names[] = {"at", "period-days", NULL};
+  const char *v[2] = {0};
+  int record = 0, i = 1;
+  for (; i < argc; i++) {
+    if (strcmp(argv[i], "--record") == 0) {
+      record = 1;
+      continue;
+    }
+    int j = options(argc, argv, i, names, v, SIEGES_USAGE);
+    if (j < 0)
+      return 2;
+    if (j == i)
+      break;
+    i = j - 1;
+  }
+  if (i < argc) {
+    fputs(SIEGES_USAGE, stderr);
+    return 2;
+  }
+  int64_t at = hv_time_now_ms();
+  struct hv_siege_params p = hv_siege_params_default();
+  double days;
+  if ((v[0] && cli_time("--at", v[0], &at)) ||
+      (v[1] && cli_number("--period-days", v[1], &days)))
+    return 2;
+  if (v[1])
+    p.no_access_ms = (int64_t)(days * 86400000.0);
+  int rc = cli_open(c);
+  if (rc)
+    return rc;
+  struct hv_siege *s = NULL;
+  size_t n = 0;
+  struct hv_error err = {0};
+  rc = hv_db_sieges(c->db, at, &p, &s, &n, &err);
+  for (size_t k = 0; rc == HV_OK && k < n; k++) {
+    int recorded = 0;
+    if (record && s[k].suspected)
+      rc = hv_db_record_siege(c->db, &s[k], &p, &recorded, NULL, &err);
+    if (rc != HV_OK)
+      break;
+    if (c->json) {
+      json_t *j = hv_siege_json(&s[k]);
+      json_object_set_new(j, "recorded", json_boolean(recorded));
+      json_dumpf(j, stdout, JSON_COMPACT | JSON_SORT_KEYS);
+      fputc('\n', stdout);
+      json_decref(j);
+    } else {
+      printf("%-24s %s: encircled %s (%zu of %zu corridors closed), no "
+             "access %s, no exit %s%s\n",
+             s[k].zone, s[k].suspected ? "SIEGE SUSPECTED" : "no siege",
+             s[k].encircled ? "yes" : "no", s[k].corridors_closed,
+             s[k].corridors, s[k].no_access ? "yes" : "no",
+             s[k].no_exit ? "yes" : "no", recorded ? "; finding recorded" : "");
+    }
+  }
+  free(s);
+  return rc == HV_OK ? 0 : cli_fail(rc, &err);
+}

@@ -38,5 +38,7 @@ int cmd_adjudicate(struct cli *c, int argc, char **argv);
 int cmd_adjudications(struct cli *c, int argc, char **argv);
 int cmd_review(struct cli *c, int argc, char **argv);
 int cmd_reviews(struct cli *c, int argc, char **argv);
+int cmd_status(struct cli *c, int argc, char **argv);
+int cmd_sieges(struct cli *c, int argc, char **argv);
 
 #endif

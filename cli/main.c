@@ -62,6 +62,9 @@ static const char USAGE[] =
     "  review INCIDENT AGREEMENT dispute|request_info|respond|assess --text "
     "T ...\n"
     "  reviews [--open]               the reviews of violations\n"
+    "  status [--at T] [--window-days N] [ZONE...]   zone status "
+    "(docs/zone-status.md)\n"
+    "  sieges [--at T] [--period-days N] [--record]  suspected sieges\n"
     "\n"
     "The live picture (docs/live.md):\n"
     "  replay FILE [OPTIONS]          feed a CSV of tracks through the "
@@ -696,7 +699,8 @@ int main(int argc, char **argv) {
               {"replay", cmd_replay},   {"check", cmd_check},
               {"incidents", cmd_incidents}, {"adjudicate", cmd_adjudicate},
               {"adjudications", cmd_adjudications},
-              {"review", cmd_review},       {"reviews", cmd_reviews}};
+              {"review", cmd_review},       {"reviews", cmd_reviews},
+              {"status", cmd_status},       {"sieges", cmd_sieges}};
   const char *name = argv[optind];
   for (size_t i = 0; i < sizeof cmds / sizeof *cmds; i++)
     if (strcmp(cmds[i].name, name) == 0) {

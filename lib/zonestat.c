@@ -431,7 +431,15 @@ int hv_db_record_siege(struct hv_db *db, const struct hv_siege *s,
   int64_t age = s->at_ms - ls.t_ms;
   if (ls.found && age < q.no_access_ms && age > -q.no_access_ms)
     return HV_OK;
-  json_t *body = siege_finding(z, s, q.no_access_ms);
+  /* The finding goes to the zone's guarantors: a blind movement (its
+   * notifier's and the coordinator's only) is not named in it. */
+  struct hv_siege named = *s;
+  const struct hv_object *m =
+      s->last_access[0] ? hv_db_get(db, HV_MOVEMENT, s->last_access) : NULL;
+  if (m && m->u.movement.blind)
+    snprintf(named.last_access, sizeof named.last_access, "%s",
+             "(a blind movement)");
+  json_t *body = siege_finding(z, &named, q.no_access_ms);
   char *text = body ? hv__canon(body) : NULL;
   if (text == NULL) {
     json_decref(body);
@@ -453,4 +461,13 @@ int hv_db_record_siege(struct hv_db *db, const struct hv_siege *s,
   else
     json_decref(body);
   return HV_OK;
+}
+
+json_t *hv_zone_state_json(const struct hv_zone_state *st) {
+  return json_pack("{s:s,s:s,s:{s:o,s:o},s:I,s:I,s:I}", "zone", st->zone,
+                   "status", hv_zone_status_name(st->status), "window", "from",
+                   time_or_null(st->from_ms), "to", time_or_null(st->to_ms),
+                   "violations", (json_int_t)st->violations, "fatalities",
+                   (json_int_t)st->fatalities, "uncertain",
+                   (json_int_t)st->uncertain);
 }

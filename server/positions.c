@@ -81,7 +81,8 @@ json_t *hv__finding_item(const json_t *doc, int64_t seq, int64_t time_ms) {
 }
 
 int hv__finding_kind_known(const char *name) {
-  if (strcmp(name, "probing") == 0) /* haven/probe.h: the coordinator's */
+  if (strcmp(name, "probing") == 0 || /* haven/probe.h: the coordinator's */
+      strcmp(name, "siege_suspected") == 0) /* haven/adjudicate.h */
     return 1;
   for (int k = 0; k < HV_FIND_COUNT; k++)
     if (strcmp(hv_finding_kind_name((enum hv_finding_kind)k), name) == 0)

@@ -428,6 +428,10 @@ int hv_db_zone_state(struct hv_db *db, const char *id, int64_t at_ms,
                      const struct hv_status_params *p,
                      struct hv_zone_state *out, struct hv_error *err);
 
+/* {zone, status, window {from, to}, violations, fatalities, uncertain}.
+ * Caller owns it; NULL when out of memory. */
+json_t *hv_zone_state_json(const struct hv_zone_state *s);
+
 struct hv_siege_params {
   int64_t no_access_ms; /* no completed movement for: default 30 days */
 };
