@@ -359,3 +359,78 @@ int cmd_sieges(struct cli *c, int argc, char **argv) {
   free(s);
   return rc == HV_OK ? 0 : cli_fail(rc, &err);
 }
+
+static const char BULLETIN_USAGE[] =
+    "usage: haven [--as PARTY] [--json] bulletin --agreement ID [--date D]\n"
+    "         [--utc-offset +HH:MM] [--days N] [--trend N]\n"
+    "         [--format text|json|csv|svg]\n"
+    "The bulletin of an agreement for the period of N days (default 1) from\n"
+    "D at midnight (default: yesterday; UTC, or local to --utc-offset, as the\n"
+    "incidents' dates were imported), with the change from the period\n"
+    "before, as --as may see it (docs/bulletin.md).\n";
+
+int cmd_bulletin(struct cli *c, int argc, char **argv) {
+  static const char *const names[] = {"agreement", "date",   "days",
+                                      "trend",     "format", "utc-offset",
+                                      NULL};
+  const char *v[6] = {0};
+  int i = options(argc, argv, 1, names, v, BULLETIN_USAGE);
+  if (i < 0)
+    return 2;
+  if (i < argc || v[0] == NULL) {
+    fputs(BULLETIN_USAGE, stderr);
+    return 2;
+  }
+  struct hv_bulletin_opts o = {.agreement = v[0]};
+  double days = 1, trend = 0;
+  char date[64];
+  if (v[1] && v[5]) {
+    if (strlen(v[1]) != 10 || strlen(v[5]) != 6 ||
+        (v[5][0] != '+' && v[5][0] != '-')) {
+      fprintf(stderr, "haven: --utc-offset +HH:MM goes with a --date "
+                      "YYYY-MM-DD\n");
+      return 2;
+    }
+    snprintf(date, sizeof date, "%sT00:00:00%s", v[1], v[5]);
+    v[1] = date;
+  }
+  if ((v[1] && cli_time("--date", v[1], &o.from_ms)) ||
+      (v[2] && cli_number("--days", v[2], &days)) ||
+      (v[3] && cli_number("--trend", v[3], &trend)))
+    return 2;
+  if (!(days >= 1 && days <= 366) || days != (double)(int64_t)days ||
+      !(trend >= 0 && trend <= HV_BULLETIN_TREND_MAX)) {
+    fprintf(stderr, "haven: --days: a whole number from 1 to 366; --trend: "
+                    "0 to 366 periods\n");
+    return 2;
+  }
+  if (v[1] == NULL) /* yesterday, UTC */
+    o.from_ms = (hv_time_now_ms() / HV_BULLETIN_DAY_MS - 1) *
+                HV_BULLETIN_DAY_MS;
+  o.to_ms = o.from_ms + (int64_t)days * HV_BULLETIN_DAY_MS;
+  o.trend_periods = (int)trend;
+  int json = c->json || (v[4] && strcmp(v[4], "json") == 0);
+  enum hv_bulletin_format fmt = HV_BULLETIN_TEXT;
+  if (!json && v[4] && hv_bulletin_format_parse(v[4], &fmt) != HV_OK) {
+    fprintf(stderr, "haven: --format: \"%s\" is not text, json, csv or svg\n",
+            v[4]);
+    return 2;
+  }
+  int rc = cli_open(c);
+  if (rc)
+    return rc;
+  struct hv_principal who = hv_check_principal(c->db, c->as);
+  struct hv_error err = {0};
+  json_t *b = NULL;
+  rc = hv_db_bulletin(c->db, &who, &o, &b, &err);
+  if (rc != HV_OK)
+    return cli_fail(rc, &err);
+  if (json) {
+    json_dumpf(b, stdout, JSON_INDENT(2) | JSON_REAL_PRECISION(12));
+    fputc('\n', stdout);
+  } else {
+    rc = hv_bulletin_write(b, fmt, stdout);
+  }
+  json_decref(b);
+  return rc == HV_OK ? 0 : cli_fail(rc, NULL);
+}

@@ -40,5 +40,6 @@ int cmd_review(struct cli *c, int argc, char **argv);
 int cmd_reviews(struct cli *c, int argc, char **argv);
 int cmd_status(struct cli *c, int argc, char **argv);
 int cmd_sieges(struct cli *c, int argc, char **argv);
+int cmd_bulletin(struct cli *c, int argc, char **argv);
 
 #endif

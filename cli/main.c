@@ -65,6 +65,9 @@ static const char USAGE[] =
     "  status [--at T] [--window-days N] [ZONE...]   zone status "
     "(docs/zone-status.md)\n"
     "  sieges [--at T] [--period-days N] [--record]  suspected sieges\n"
+    "  bulletin --agreement ID [--date D] [--days N] [--format "
+    "text|json|csv|svg]\n"
+    "                                 the bulletin (docs/bulletin.md)\n"
     "\n"
     "The live picture (docs/live.md):\n"
     "  replay FILE [OPTIONS]          feed a CSV of tracks through the "
@@ -700,7 +703,8 @@ int main(int argc, char **argv) {
               {"incidents", cmd_incidents}, {"adjudicate", cmd_adjudicate},
               {"adjudications", cmd_adjudications},
               {"review", cmd_review},       {"reviews", cmd_reviews},
-              {"status", cmd_status},       {"sieges", cmd_sieges}};
+              {"status", cmd_status},       {"sieges", cmd_sieges},
+              {"bulletin", cmd_bulletin}};
   const char *name = argv[optind];
   for (size_t i = 0; i < sizeof cmds / sizeof *cmds; i++)
     if (strcmp(cmds[i].name, name) == 0) {

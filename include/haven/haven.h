@@ -5,6 +5,7 @@
 #define HAVEN_HAVEN_H
 
 #include "adjudicate.h"
+#include "bulletin.h"
 #include "auth.h"
 #include "check.h"
 #include "db.h"
