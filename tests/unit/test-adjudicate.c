@@ -694,6 +694,59 @@ static void test_real_totals(void **state) {
   assert_true(rows[HV_CLASS_EXCLUDED] > 1000);
 }
 
+static long sum_current(const json_t *table) {
+  long n = 0;
+  size_t i;
+  json_t *e;
+  json_array_foreach(table, i, e)
+  n += (long)json_integer_value(json_object_get(e, "current"));
+  return n;
+}
+
+/* The bulletins of the cessation for every day of March 2016 (Damascus
+ * days, as the dates were imported) over the whole real file: each
+ * table adds up to its totals (docs/bulletin.md), and the days add up to
+ * the violations recorded in the month. */
+static void test_real_bulletins_add_up(void **state) {
+  struct ctx *c = *state;
+  struct hv_principal coord = {.party = "coordinator",
+                               .role = HV_ROLE_COORDINATOR};
+  int64_t day0;
+  assert_int_equal(hv_time_parse("2016-03-01T00:00:00+02:00", &day0), HV_OK);
+  long month = 0;
+  for (int d = 0; d < 31; d++) {
+    struct hv_bulletin_opts o = {.agreement = "coh-2016",
+                                 .from_ms = day0 + d * HV_BULLETIN_DAY_MS,
+                                 .to_ms = day0 + (d + 1) * HV_BULLETIN_DAY_MS,
+                                 .trend_periods = 1};
+    json_t *b = NULL;
+    struct hv_error err = {0};
+    assert_int_equal(hv_db_bulletin(c->db, &coord, &o, &b, &err), HV_OK);
+    const json_t *t = json_object_get(b, "totals");
+    long v = (long)json_integer_value(
+        json_object_get(json_object_get(t, "violations"), "current"));
+    long shared = (long)json_integer_value(
+        json_object_get(json_object_get(t, "shared"), "current"));
+    assert_int_equal(sum_current(json_object_get(b, "by_governorate")), v);
+    assert_int_equal(sum_current(json_object_get(b, "by_party")), v);
+    assert_int_equal(sum_current(json_object_get(b, "by_guarantor")),
+                     v + shared);
+    month += v;
+    json_decref(b);
+  }
+  /* The same month counted from the record directly. */
+  long want = 0;
+  for (size_t i = 0; i < hv_db_adjudication_count(c->db); i++) {
+    const struct hv_adjudication *a = hv_db_adjudication_at(c->db, i);
+    if (a->t_ms < day0 || a->t_ms >= day0 + 31 * HV_BULLETIN_DAY_MS)
+      continue;
+    const struct hv_adj_row *r = row_of(a, "coh-2016");
+    want += r && r->cls == HV_CLASS_VIOLATION;
+  }
+  assert_int_equal(month, want);
+  assert_true(want > 100);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_unattributed_clash),
@@ -709,6 +762,7 @@ int main(void) {
       cmocka_unit_test(test_real_rows),
       cmocka_unit_test(test_real_membership_cross_check),
       cmocka_unit_test(test_real_totals),
+      cmocka_unit_test(test_real_bulletins_add_up),
   };
   int failed = cmocka_run_group_tests(tests, group_setup, group_teardown);
   return failed + cmocka_run_group_tests(real, real_setup, group_teardown);
