@@ -83,6 +83,11 @@ int hv__acks_first(const struct hv_db *db, enum hv_kind kind, const char *id,
 int hv__recipient(const struct hv_db *db, const struct hv_object *o,
                   const char *party);
 
+/* 1 when entries of op write no object: the genesis entry and the
+ * ledger-only records (findings, acknowledgements, checks, adjudications,
+ * reviews). The one list of them (ledger.c). */
+int hv__ledger_only(const char *op);
+
 /* The latest adjudication per incident and the reviews (adjrecord.c),
  * from the ledger's "adjudication" and "review" entries. */
 struct hv__adj;

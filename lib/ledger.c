@@ -137,14 +137,22 @@ struct projection {
   json_t *last; /* object: key -> [version, body] */
 };
 
+int hv__ledger_only(const char *op) {
+  static const char *const OPS[] = {"genesis", "finding",      "ack",
+                                    "check",   "adjudication", "review",
+                                    NULL};
+  for (size_t i = 0; OPS[i]; i++)
+    if (strcmp(OPS[i], op) == 0)
+      return 1;
+  return 0;
+}
+
 static int verify_entry(const struct hv_ledger_entry *e, void *ud) {
   struct projection *p = ud;
   int rc = walk_entry(&p->w, e, NULL, NULL);
-  /* The genesis entry, findings, acknowledgements and checks (ledger-only
-   * records) write no object: nothing to project. */
-  if (rc != HV_OK || strcmp(e->op, "genesis") == 0 ||
-      strcmp(e->op, "finding") == 0 || strcmp(e->op, "ack") == 0 ||
-      strcmp(e->op, "check") == 0)
+  /* The genesis entry and the ledger-only records write no object:
+   * nothing to project. */
+  if (rc != HV_OK || hv__ledger_only(e->op))
     return rc;
   int del = strcmp(e->op, "delete") == 0;
   size_t klen = strlen(e->kind) + strlen(e->id) + 2;

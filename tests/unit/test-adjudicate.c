@@ -416,6 +416,8 @@ static void test_record_keeps_old_answers(void **state) {
   int entries = 0;
   hv_ledger_each(c->db, 1, 0, count_entries, &entries);
   assert_int_equal(entries, (int)(n + 1 + st.recorded));
+  /* Answers write no object: the chain and its projection verify. */
+  tu_verify(c->db);
   /* The projection survives a reopen: the same latest answers. */
   char canon1[4096];
   json_t *j = hv_adjudication_json(l);
@@ -518,6 +520,7 @@ static void test_review_flow(void **state) {
   assert_int_equal(r.state, HV_REVIEW_CONFIRMED);
   assert_int_equal(r.steps, 4);
   assert_string_equal(r.asked, "ru");
+  tu_verify(c->db);
 }
 
 /* ---- the real UCDP GED rows ------------------------------------------------
