@@ -84,6 +84,8 @@ struct count {
   long cls[2][HV_CLASS_COUNT];
   long unattributed[2];
   long shared[2]; /* violations counted under two guarantors */
+  long set_aside[2]; /* violations assessed disputed, unverifiable or
+                        duplicate: counted here only */
   struct table party, guarantor, zone, area;
   long *trend_v, *trend_u; /* trend_n each */
   json_t *hits;            /* site hits of the current period */
@@ -169,9 +171,23 @@ static void count_zones(struct count *c, const struct hv_adjudication *a,
     bump(c, &c->zone, KEY_NO_ZONE, p, 0);
 }
 
+/* A violation the coordinator assessed disputed, unverifiable or
+ * duplicate: set aside (docs/bulletin.md "What is counted"). */
+static int set_aside(const struct count *c, const struct hv_adjudication *a,
+                     const struct hv_adj_row *r) {
+  struct hv_review rv;
+  return r->cls == HV_CLASS_VIOLATION &&
+         hv_db_review_get(c->db, a->incident, r->agreement, &rv) == HV_OK &&
+         hv_review_assessed(rv.state) && rv.state != HV_REVIEW_CONFIRMED;
+}
+
 /* The one place where a row is counted (see the invariants above). */
 static void count_row(struct count *c, const struct hv_adjudication *a,
                       const struct hv_adj_row *r, int p) {
+  if (set_aside(c, a, r)) {
+    c->set_aside[p]++;
+    return;
+  }
   c->cls[p][r->cls]++;
   if (r->cls != HV_CLASS_VIOLATION)
     return;
@@ -186,7 +202,7 @@ static void count_trend(struct count *c, const struct hv_adjudication *a,
   if (a->t_ms < c->trend_from_ms || a->t_ms >= c->to_ms)
     return;
   int64_t i = (a->t_ms - c->trend_from_ms) / c->len_ms;
-  if (r->cls == HV_CLASS_VIOLATION)
+  if (r->cls == HV_CLASS_VIOLATION && !set_aside(c, a, r))
     c->trend_v[i]++;
   else if (r->cls == HV_CLASS_UNCERTAIN)
     c->trend_u[i]++;
@@ -315,6 +331,8 @@ static json_t *totals_json(const struct count *c) {
     json_object_set_new(t, "unattributed",
                         triple(c->unattributed[0], c->unattributed[1]));
     json_object_set_new(t, "shared", triple(c->shared[0], c->shared[1]));
+    json_object_set_new(t, "set_aside",
+                        triple(c->set_aside[0], c->set_aside[1]));
   }
   return t;
 }
@@ -593,7 +611,8 @@ static const struct {
 #define N_TABLES (sizeof TABLES / sizeof TABLES[0])
 
 static const char *const TOTAL_KEYS[] = {
-    "violations", "uncertain", "excluded", "outside", "unattributed", "shared"};
+    "violations", "uncertain",    "excluded",
+    "outside",    "unattributed", "shared",   "set_aside"};
 #define N_TOTAL_KEYS (sizeof TOTAL_KEYS / sizeof TOTAL_KEYS[0])
 
 #define NAME_COL_MAX 44
@@ -676,7 +695,9 @@ static void text_totals(const json_t *b, FILE *f) {
   }
   fputs("  (unattributed: violations by both sides, no perpetrator named;\n"
         "   shared: unattributed ones whose sides answer to two "
-        "guarantors)\n",
+        "guarantors;\n"
+        "   set_aside: assessed disputed, unverifiable or duplicate, not "
+        "counted)\n",
         f);
 }
 
