@@ -732,7 +732,9 @@ int hv_db_review(struct hv_db *db, const struct hv_principal *who,
       return hv_error_set(err, HV_EINVAL, "party: no party \"%s\"",
                           in->party ? in->party : "");
     if (in->deadline_ms <= now)
-      return hv_error_set(err, HV_EINVAL, "deadline: must be in the future");
+      return hv_error_set(err, HV_EINVAL, "deadline: %s",
+                          in->deadline_ms ? "must be in the future"
+                                          : "required (when to answer by)");
     break;
   case HV_STEP_RESPOND:
     if (cur.state != HV_REVIEW_INFO_REQUESTED)

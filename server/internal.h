@@ -181,6 +181,23 @@ void hv__h_check(struct hv__req *r);
 void hv__h_check_verify(struct hv__req *r);
 void hv__h_ack(struct hv__req *r);
 void hv__h_acks(struct hv__req *r);
+void hv__h_adjudicate(struct hv__req *r);
+void hv__h_adjudications(struct hv__req *r);
+void hv__h_incident_adjudication(struct hv__req *r);
+void hv__h_incident_adjudications(struct hv__req *r);
+void hv__h_review(struct hv__req *r);
+void hv__h_reviews(struct hv__req *r);
+void hv__h_zone_status(struct hv__req *r);
+void hv__h_sieges(struct hv__req *r);
+void hv__h_sieges_scan(struct hv__req *r);
+void hv__h_bulletin(struct hv__req *r);
+
+/* Adjudicates incident id just written and records its answer (as the
+ * coordinator: the engine's answer, not the writer's): the answer as the
+ * request's principal sees it, or NULL (logged) when it could not be
+ * given — the incident stands, the next POST /v1/adjudications answers
+ * it. (incidents.c) */
+json_t *hv__incident_adjudicate(struct hv__req *r, const char *id);
 
 /* A recorded finding as GET /v1/findings and the alert stream show it: its
  * recorded body (hv_finding_record_json; borrowed) with seq and
@@ -237,6 +254,9 @@ void hv__error_field(const char *msg, char *field, size_t size);
  * when the parameter is absent and not required), or 0 with a 400
  * bad_parameter reply naming it. */
 const char *hv__param(struct hv__req *r, const char *name);
+/* 1 when every member of body doc is named in the space-separated list;
+ * else 0 with a 400 "invalid" naming the first unknown member. */
+int hv__known_members(struct hv__req *r, json_t *doc, const char *list);
 int hv__param_int(struct hv__req *r, const char *name, int64_t lo, int64_t hi,
                   int64_t *out);
 int hv__param_double(struct hv__req *r, const char *name, int required,

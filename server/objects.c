@@ -60,6 +60,25 @@ static json_t *view(struct hv__req *r, const struct hv_object *o) {
   return hv_object_view_json(&r->who, o);
 }
 
+/* The view of an object just written; an incident is adjudicated at once
+ * and its answer rides along as the Feature's foreign member
+ * "adjudication" (null when it could not be given). The object is looked
+ * up again after the adjudication's write. */
+static json_t *with_answer(struct hv__req *r, const struct hv_object *o) {
+  if (o->kind != HV_INCIDENT)
+    return view(r, o);
+  char id[HV_ID_MAX + 1];
+  snprintf(id, sizeof id, "%s", o->id);
+  json_t *answer = hv__incident_adjudicate(r, id);
+  o = hv_db_get(r->srv->db, HV_INCIDENT, id);
+  json_t *j = o ? view(r, o) : NULL;
+  if (j)
+    json_object_set_new(j, "adjudication", answer ? answer : json_null());
+  else
+    json_decref(answer);
+  return j;
+}
+
 /* The kind member of the kinds that have one (parties, agreements,
  * zones), else NULL. */
 static const char *kind_member(const struct hv_object *o) {
@@ -241,9 +260,12 @@ static int agency_may_write(struct hv__req *r, enum hv_kind k,
                             const json_t *doc, const struct hv_object *old) {
   if (r->who.role != HV_ROLE_AGENCY)
     return 1;
+  if (k == HV_INCIDENT)
+    return 1; /* agencies report incidents; only the coordinator corrects */
   if (k != HV_SITE && k != HV_MOVEMENT)
     return hv__fail(r, 403, "forbidden", NULL,
-                    "an agency writes protected sites and movements only");
+                    "an agency writes protected sites, movements and "
+                    "incidents only");
   const char *what = hv_kind_name(k);
   const char *was = old == NULL    ? NULL
                     : k == HV_SITE ? old->u.site.notified_by
@@ -316,7 +338,7 @@ void hv__h_create(struct hv__req *r) {
   } else if (rc != HV_OK) {
     hv__fail_lib(r, rc, &err);
   } else {
-    hv__reply(r, 201, view(r, o));
+    hv__reply(r, 201, with_answer(r, o));
   }
 out:
   json_decref(doc);
@@ -353,7 +375,7 @@ void hv__h_update(struct hv__req *r) {
   else if (rc != HV_OK)
     hv__fail_lib(r, rc, &err);
   else
-    hv__reply(r, 200, view(r, o));
+    hv__reply(r, 200, with_answer(r, o));
 out:
   json_decref(doc);
 }
@@ -455,25 +477,6 @@ void hv__h_history(struct hv__req *r) {
   }
 }
 
-/* Rejects members of doc not in the space-separated list (the object
- * kinds' own members are checked by libhaven). */
-static int known_members(struct hv__req *r, json_t *doc, const char *list) {
-  const char *key;
-  json_t *v;
-  json_object_foreach(doc, key, v) {
-    size_t n = strlen(key);
-    const char *p = strstr(list, key);
-    int found = 0;
-    while (p && !found) {
-      found = (p == list || p[-1] == ' ') && (p[n] == ' ' || p[n] == '\0');
-      p = strstr(p + 1, key);
-    }
-    if (!found || n == 0)
-      return hv__fail(r, 400, "invalid", key,
-                      "%s: unknown member (expected: %s)", key, list);
-  }
-  return 1;
-}
 
 void hv__h_phase(struct hv__req *r) {
   struct hv_db *db = r->srv->db;
@@ -486,7 +489,7 @@ void hv__h_phase(struct hv__req *r) {
   json_t *jp = json_object_get(doc, "phase");
   json_t *ja = json_object_get(doc, "at");
   json_t *jr = json_object_get(doc, "reason");
-  if (!known_members(r, doc, "phase at reason version"))
+  if (!hv__known_members(r, doc, "phase at reason version"))
     goto out;
   if (!json_is_string(jp) ||
       hv_phase_parse(json_string_value(jp), &phase) != HV_OK) {

@@ -289,3 +289,23 @@ void hv__reply_page(struct hv__req *r, int rc, json_t *items, int64_t next) {
             json_pack("{s:o,s:o}", "items", items, "next",
                       next ? json_integer(next) : json_null()));
 }
+
+/* Rejects members of doc not in the space-separated list (the object
+ * kinds' own members are checked by libhaven). */
+int hv__known_members(struct hv__req *r, json_t *doc, const char *list) {
+  const char *key;
+  json_t *v;
+  json_object_foreach(doc, key, v) {
+    size_t n = strlen(key);
+    const char *p = strstr(list, key);
+    int found = 0;
+    while (p && !found) {
+      found = (p == list || p[-1] == ' ') && (p[n] == ' ' || p[n] == '\0');
+      p = strstr(p + 1, key);
+    }
+    if (!found || n == 0)
+      return hv__fail(r, 400, "invalid", key,
+                      "%s: unknown member (expected: %s)", key, list);
+  }
+  return 1;
+}

@@ -17,6 +17,9 @@
  *    doc uses: $ref, allOf/oneOf/anyOf, type, nullable, enum, required,
  *    properties, additionalProperties, items, minimum); and called again
  *    without a token it answers the documented 401 (/healthz: 200).
+ *    Incidents: a clash at a notified hospital (oa-incident), adjudicated
+ *    in setup, is the id of the incident routes and the violation
+ *    reviewed.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -42,6 +45,21 @@ static struct {
   json_t *doc; /* docs/openapi.json */
 } g;
 
+/* An incident document with id: a clash between the government and the
+ * opposition at a scenario hospital in eastern Aleppo (site-ho_1004), a
+ * violation of the cessation of hostilities (open-ended) with a hit on a
+ * notified site. In 2030: the scenario's sites have no notified_at, so they
+ * protect from when they were imported. Caller decrefs. */
+static json_t *sample_incident(const char *id) {
+  json_t *doc = it_js(
+      "{'type':'Feature','geometry':{'type':'Point','coordinates':[37.1928,"
+      "36.2164]},'properties':{'object':'incident','time':'2030-03-01',"
+      "'event_type':'Battles','sub_event_type':'Armed clash',"
+      "'sides':['syr-gov','syr-opposition'],'fatalities':2}}");
+  json_object_set_new(doc, "id", json_string(id));
+  return doc;
+}
+
 static int setup(void **state) {
   (void)state;
   it_workdir(g.work, sizeof g.work, "openapi");
@@ -60,12 +78,34 @@ static int setup(void **state) {
       *c = '\'';
   it_put(g.data, "movement", text);
   free(text);
+  /* An incident for /v1/incidents/{id}... and the reviews, adjudicated
+   * below once the server runs. */
+  json_t *inc = sample_incident("oa-incident");
+  text = json_dumps(inc, JSON_COMPACT);
+  json_decref(inc);
+  assert_non_null(text);
+  for (char *c = text; *c; c++)
+    if (*c == '"')
+      *c = '\'';
+  it_put(g.data, "incident", text);
+  free(text);
   it_path(path, sizeof path, it_env("HAVEN_SOURCE_DIR"), "docs/openapi.json");
   json_error_t jerr;
   g.doc = json_load_file(path, 0, &jerr);
   if (g.doc == NULL)
     fail_msg("%s: line %d: %s", path, jerr.line, jerr.text);
   it_server_start(&g.srv, g.data, g.work, NULL);
+  struct it_resp r;
+  json_t *b = it_js("{'incidents':['oa-incident']}");
+  it_send(&g.srv, "POST", g.coord, "/v1/adjudications", b, &r);
+  json_decref(b);
+  /* Recorded, with a hit on the hospital (so that the hits' schema is
+   * checked too). */
+  if (r.status != 200 ||
+      json_integer_value(json_object_get(r.json, "recorded")) != 1 ||
+      json_integer_value(json_object_get(r.json, "site_hits")) < 1)
+    fail_msg("POST /v1/adjudications (oa-incident): %s", it_show(&r));
+  it_resp_free(&r);
   return 0;
 }
 
@@ -205,6 +245,7 @@ static const char *sample_id(const char *coll) {
       {"zones", "astana-idlib"}, {"corridors", "castello-road"},
       {"sites", "site-ru_1582"}, {"delineations", "del-2016-sdf-al-hasakeh"},
       {"areas", "sy07"},        {"movements", "oa-movement"},
+      {"incidents", "oa-incident"}, {"bulletins", "coh-2016"},
   };
   for (size_t i = 0; i < sizeof ids / sizeof ids[0]; i++)
     if (strcmp(ids[i][0], coll) == 0)
@@ -273,7 +314,8 @@ static int party_agreements(const char *tpath) {
 static json_t *fresh(const char *coll, char *id, size_t size) {
   static unsigned n;
   snprintf(id, size, "oa-%u", ++n);
-  json_t *doc = it_new_doc(coll, id, NULL);
+  json_t *doc = strcmp(coll, "incidents") == 0 ? sample_incident(id)
+                                               : it_new_doc(coll, id, NULL);
   char path[64];
   snprintf(path, sizeof path, "/v1/%s", coll);
   struct it_resp r;
@@ -599,6 +641,12 @@ static int call_once(const char *method, const char *tpath, json_t *op,
                             (json_int_t)v);
       body = json_dumps(b, JSON_COMPACT);
       json_decref(b);
+    } else if (strcmp(method, "put") == 0 && strcmp(coll, "incidents") == 0) {
+      /* An incident has no name: a correction of its notes. */
+      json_object_set_new(json_object_get(obj, "properties"), "notes",
+                          json_string("Corrected by test-openapi"));
+      json_object_del(obj, "adjudication");
+      body = json_dumps(obj, JSON_COMPACT);
     } else if (strcmp(method, "put") == 0) {
       it_doc_rename(obj, "Renamed by test-openapi");
       body = json_dumps(obj, JSON_COMPACT);
@@ -613,6 +661,20 @@ static int call_once(const char *method, const char *tpath, json_t *op,
     } else if (strcmp(tpath, "/v1/checks/verify") == 0) {
       /* A real receipt: the whole reply of a check made for it. */
       b = sample_check_reply();
+    } else if (strcmp(tpath, "/v1/adjudications") == 0) {
+      b = it_js("{'incidents':['oa-incident']}");
+    } else if (strcmp(tpath, "/v1/reviews") == 0) {
+      /* The coordinator assesses the violation of setup's incident. */
+      b = it_js("{'incident':'oa-incident','agreement':'coh-2016',"
+                "'step':'assess','outcome':'confirmed','text':'Confirmed "
+                "by two sources'}");
+    } else if (strcmp(tpath, "/v1/sieges/scan") == 0) {
+      b = it_js("{}");
+    } else if (strcmp(coll, "incidents") == 0) {
+      char nid[32];
+      static unsigned ni;
+      snprintf(nid, sizeof nid, "oa-new-incident-%u", ++ni);
+      b = sample_incident(nid);
     } else {
       char nid[32];
       static unsigned n;
