@@ -115,8 +115,8 @@ static const char CSV_HEADER[] =
     "party_1,guarantor_1,party_2,guarantor_2,excluded_party,sites_hit,"
     "reason\n";
 
-/* The CSV lines of one view (its rows matching f). */
-static void write_csv(FILE *out, const json_t *v,
+/* The CSV lines of one view (its rows matching f). Errors: HV_ENOMEM. */
+static int write_csv(FILE *out, const json_t *v,
                       const struct hv_adjudication *a,
                       const struct hv_adj_filter *f) {
   char num[5][48];
@@ -131,17 +131,20 @@ static void write_csv(FILE *out, const json_t *v,
   const json_t *fat = json_object_get(v, "fatalities");
   snprintf(num[4], sizeof num[4], "%lld",
            (long long)json_integer_value(fat));
-  /* The sites hit, as the viewer may name them ("category" when not). */
-  char sites[1024] = "";
-  size_t used = 0, i;
+  /* The sites hit, as the viewer may name them (their category when not),
+   * joined by ";". */
+  char *sites = NULL;
+  size_t sites_len = 0, i;
+  FILE *mem = open_memstream(&sites, &sites_len);
   json_t *h;
   json_array_foreach(json_object_get(v, "hits"), i, h) {
     const char *s = jstr(h, "site");
-    used += (size_t)snprintf(sites + used, used < sizeof sites ? sizeof sites - used : 0,
-                             "%s%s", i ? ";" : "",
-                             s ? s : jstr(h, "category"));
-    if (used >= sizeof sites)
-      break;
+    if (mem)
+      fprintf(mem, "%s%s", i ? ";" : "", s ? s : jstr(h, "category"));
+  }
+  if (mem == NULL || fclose(mem) != 0) {
+    free(sites);
+    return HV_ENOMEM;
   }
   json_t *r;
   json_array_foreach(json_object_get(v, "agreements"), i, r) {
@@ -178,6 +181,8 @@ static void write_csv(FILE *out, const json_t *v,
     csv_field(out, sites, 0);
     csv_field(out, jstr(r, "reason"), 1);
   }
+  free(sites);
+  return HV_OK;
 }
 
 /* ---- GeoJSON ------------------------------------------------------------- */
@@ -226,7 +231,8 @@ int hv_db_adjudications_write(struct hv_db *db, const struct hv_principal *who,
       break;
     }
     if (fmt == HV_ADJ_CSV) {
-      write_csv(out, v, a, f);
+      if (write_csv(out, v, a, f) != HV_OK)
+        rc = hv_error_set(err, HV_ENOMEM, "out of memory");
     } else {
       if ((fmt == HV_ADJ_JSON || fmt == HV_ADJ_GEOJSON) && written)
         fputs(",\n", out);

@@ -278,21 +278,28 @@ static long find_latest(const struct hv__adj *x, const char *id) {
   return hv__bsearch(x->v, x->n, sizeof *x->v, id, latest_cmp);
 }
 
-/* Puts (a copy of) a with its canonical text (taken) as id's latest. */
-static int latest_put(struct hv__adj *x, const struct hv_adjudication *a,
-                      char *canon) {
+/* Room for n more incidents' answers, so that latest_take cannot fail. */
+static int latest_reserve(struct hv__adj *x, size_t n) {
+  if (x->n + n <= x->cap)
+    return HV_OK;
+  size_t c = x->cap ? x->cap : 64;
+  while (c < x->n + n)
+    c *= 2;
+  struct latest *nv = realloc(x->v, c * sizeof *nv);
+  if (nv == NULL)
+    return HV_ENOMEM;
+  x->v = nv;
+  x->cap = c;
+  return HV_OK;
+}
+
+/* Makes *a (its arrays taken; *a is zeroed) with its canonical text
+ * (taken) a->incident's latest answer. Needs room for one more
+ * (latest_reserve); never fails then. */
+static void latest_take(struct hv__adj *x, struct hv_adjudication *a,
+                        char *canon) {
   long i = find_latest(x, a->incident);
   if (i < 0) {
-    if (x->n == x->cap) {
-      size_t c = x->cap ? 2 * x->cap : 64;
-      struct latest *nv = realloc(x->v, c * sizeof *nv);
-      if (nv == NULL) {
-        free(canon);
-        return HV_ENOMEM;
-      }
-      x->v = nv;
-      x->cap = c;
-    }
     size_t at = (size_t)(-i - 1);
     memmove(x->v + at + 1, x->v + at, (x->n - at) * sizeof *x->v);
     memset(&x->v[at], 0, sizeof x->v[at]);
@@ -301,8 +308,10 @@ static int latest_put(struct hv__adj *x, const struct hv_adjudication *a,
   }
   struct latest *l = &x->v[i];
   free(l->canon);
+  hv_adjudication_free(&l->a);
   l->canon = canon;
-  return hv_adjudication_copy(&l->a, a);
+  l->a = *a;
+  memset(a, 0, sizeof *a);
 }
 
 static int review_cmp2(const struct hv_review *r, const char *inc,
@@ -354,7 +363,21 @@ int hv_review_step_parse(const char *name, enum hv_review_step *out) {
   return HV_EINVAL;
 }
 
-/* Folds one recorded step (its body) into the review state. */
+/* Room for one more review, so that review_apply cannot fail. */
+static int reviews_reserve(struct hv__adj *x) {
+  if (x->nr < x->cap_r)
+    return HV_OK;
+  size_t c = x->cap_r ? 2 * x->cap_r : 16;
+  struct hv_review *nv = realloc(x->rv, c * sizeof *nv);
+  if (nv == NULL)
+    return HV_ENOMEM;
+  x->rv = nv;
+  x->cap_r = c;
+  return HV_OK;
+}
+
+/* Folds one recorded step (its body) into the review state. Needs room
+ * for one more review (reviews_reserve): fails only on a malformed body. */
 static int review_apply(struct hv__adj *x, const json_t *body, int64_t at_ms) {
   const char *inc = json_string_value(json_object_get(body, "incident"));
   const char *agr = json_string_value(json_object_get(body, "agreement"));
@@ -365,14 +388,8 @@ static int review_apply(struct hv__adj *x, const json_t *body, int64_t at_ms) {
     return HV_ESTORE;
   long i = find_review(x, inc, agr);
   if (i < 0) {
-    if (x->nr == x->cap_r) {
-      size_t c = x->cap_r ? 2 * x->cap_r : 16;
-      struct hv_review *nv = realloc(x->rv, c * sizeof *nv);
-      if (nv == NULL)
-        return HV_ENOMEM;
-      x->rv = nv;
-      x->cap_r = c;
-    }
+    if (x->nr == x->cap_r)
+      return HV_ENOMEM; /* not reserved */
     size_t at = (size_t)(-i - 1);
     memmove(x->rv + at + 1, x->rv + at, (x->nr - at) * sizeof *x->rv);
     memset(&x->rv[at], 0, sizeof x->rv[at]);
@@ -383,6 +400,17 @@ static int review_apply(struct hv__adj *x, const json_t *body, int64_t at_ms) {
     i = (long)at;
   }
   struct hv_review *r = &x->rv[i];
+  int64_t version = json_integer_value(json_object_get(body, "incident_version"));
+  if (r->steps > 0 && version != r->version) {
+    /* A step on a corrected incident: the review starts afresh (its steps
+     * keep counting, the ledger numbers them). */
+    r->state = HV_REVIEW_UNDER_REVIEW;
+    r->asked[0] = r->duplicate_of[0] = '\0';
+    r->deadline_ms = 0;
+    r->answered_late = 0;
+    r->opened_ms = at_ms;
+  }
+  r->version = version;
   r->steps++;
   r->updated_ms = at_ms;
   switch (step) {
@@ -423,7 +451,9 @@ static int load_entry(const struct hv_ledger_entry *e, void *ud) {
     return HV_ESTORE;
   int rc;
   if (strcmp(e->kind, "review") == 0) {
-    rc = review_apply(x, body, e->time_ms);
+    rc = reviews_reserve(x);
+    if (rc == HV_OK)
+      rc = review_apply(x, body, e->time_ms);
   } else {
     struct hv_adjudication a = {0};
     struct hv_error err;
@@ -432,8 +462,12 @@ static int load_entry(const struct hv_ledger_entry *e, void *ud) {
     a.recorded_seq = e->seq;
     a.recorded_ms = e->time_ms;
     char *canon = rc == HV_OK ? strdup(e->body) : NULL;
+    if (rc == HV_OK && (canon == NULL || latest_reserve(x, 1) != HV_OK)) {
+      free(canon);
+      rc = HV_ENOMEM;
+    }
     if (rc == HV_OK)
-      rc = canon ? latest_put(x, &a, canon) : HV_ENOMEM;
+      latest_take(x, &a, canon);
     hv_adjudication_free(&a);
   }
   json_decref(body);
@@ -524,22 +558,23 @@ int hv_db_adjudicate(struct hv_db *db, const char *author,
       break;
     }
     long li = db->adj ? find_latest(db->adj, o->id) : -1;
-    if (li >= 0 && strcmp(db->adj->v[li].canon, canon) == 0) {
-      st.unchanged++;
+    int repeat = 0; /* the same id named twice: one answer */
+    for (size_t k = 0; n && k < np && !repeat; k++)
+      repeat = strcmp(pend[k].a.incident, o->id) == 0;
+    if (repeat || (li >= 0 && strcmp(db->adj->v[li].canon, canon) == 0)) {
+      st.unchanged += !repeat;
       free(canon);
       continue;
     }
     pend[np].canon = canon;
-    if ((rc = hv_adjudication_copy(&pend[np].a, &a)) != HV_OK) {
-      np++;
-      break;
-    }
+    pend[np].a = a; /* taken: a starts afresh */
+    memset(&a, 0, sizeof a);
     np++;
   }
   hv_adjudication_free(&a);
   hv_adjudicator_free(adj);
   struct hv__change *c = rc == HV_OK && np ? calloc(np, sizeof *c) : NULL;
-  if (rc == HV_OK && np && c == NULL)
+  if (rc == HV_OK && np && (c == NULL || latest_reserve(db->adj, np) != HV_OK))
     rc = hv_error_set(err, HV_ENOMEM, "out of memory");
   for (size_t i = 0; rc == HV_OK && i < np; i++)
     c[i] = (struct hv__change){.op = "adjudication",
@@ -550,14 +585,13 @@ int hv_db_adjudicate(struct hv_db *db, const char *author,
   if (rc == HV_OK && np)
     rc = hv__db_commit(db, author, c, np, err);
   free(c);
-  /* Durable now: memory follows (out of memory leaves it behind the disk
-   * until the next open, never ahead). */
+  /* Durable now: memory follows, with room reserved before the commit, so
+   * nothing here can fail. */
   for (size_t i = 0; i < np; i++) {
     if (rc == HV_OK) {
       pend[i].a.recorded_seq = db->head_seq - (int64_t)(np - 1 - i);
       pend[i].a.recorded_ms = db->head_time_ms;
-      if (latest_put(db->adj, &pend[i].a, pend[i].canon) != HV_OK)
-        rc = HV_OK; /* see above */
+      latest_take(db->adj, &pend[i].a, pend[i].canon);
       pend[i].canon = NULL;
       st.recorded++;
     }
@@ -599,13 +633,18 @@ json_t *hv_adjudication_view_json(struct hv_db *db,
   json_t *j = hv_adjudication_json(a);
   if (j == NULL || who->role == HV_ROLE_COORDINATOR)
     return j;
+  /* No incident to say how it may be published (deleted meanwhile): no
+   * place at all, and distances as bands only. */
   const struct hv_object *o = hv_db_get(db, HV_INCIDENT, a->incident);
-  int coarse = o && o->u.incident.coarsen_m > 0;
+  int coarse = o == NULL || o->u.incident.coarsen_m > 0;
   if (o) {
     double lon, lat;
     hv_incident_published_point(o, &lon, &lat);
     json_object_set_new(j, "lon", json_real(lon));
     json_object_set_new(j, "lat", json_real(lat));
+  } else {
+    json_object_set_new(j, "lon", json_null());
+    json_object_set_new(j, "lat", json_null());
   }
   size_t i;
   json_t *h;
@@ -614,8 +653,10 @@ json_t *hv_adjudication_view_json(struct hv_db *db,
     int full = s && hv_visibility(who, HV_SITE, s->doc) == HV_VIS_FULL;
     if (full && !coarse)
       continue;
-    if (!full)
+    if (!full) { /* nothing that helps find it */
       json_object_set_new(h, "site", json_null());
+      json_object_del(h, "notified_at");
+    }
     json_object_set_new(h, "distance_band",
                         json_string(distance_band(a->hits[i].distance_m)));
     json_object_del(h, "distance_m");
@@ -640,6 +681,28 @@ int hv_db_review_get(const struct hv_db *db, const char *incident,
   return HV_OK;
 }
 
+/* The review as it stands for the incident's current version: a review
+ * whose steps were about an earlier version is under_review again. */
+static void review_now(const struct hv_db *db, const char *incident,
+                       const char *agreement, struct hv_review *out) {
+  hv_db_review_get(db, incident, agreement, out);
+  const struct hv_object *o = hv_db_get(db, HV_INCIDENT, incident);
+  if (out->steps > 0 && o && o->version != out->version) {
+    out->state = HV_REVIEW_UNDER_REVIEW;
+    out->asked[0] = out->duplicate_of[0] = '\0';
+    out->deadline_ms = 0;
+    out->answered_late = 0;
+  }
+}
+
+int hv_db_review_sets_aside(const struct hv_db *db, const char *incident,
+                            const char *agreement) {
+  struct hv_review r;
+  review_now(db, incident, agreement, &r);
+  return r.state == HV_REVIEW_DISPUTED || r.state == HV_REVIEW_UNVERIFIABLE ||
+         r.state == HV_REVIEW_DUPLICATE;
+}
+
 size_t hv_db_review_count(const struct hv_db *db) {
   return db->adj ? db->adj->nr : 0;
 }
@@ -651,7 +714,7 @@ const struct hv_review *hv_db_review_at(const struct hv_db *db, size_t i) {
 json_t *hv_review_json(const struct hv_review *r, int64_t now_ms) {
   int overdue = r->state == HV_REVIEW_INFO_REQUESTED && r->deadline_ms &&
                 now_ms > r->deadline_ms;
-  return json_pack(
+  json_t *j = json_pack(
       "{s:s,s:s,s:s,s:b,s:I,s:o,s:o,s:o,s:o,s:b,s:b,s:o}", "incident",
       r->incident, "agreement", r->agreement, "state",
       hv_review_state_name(r->state), "open",
@@ -663,6 +726,9 @@ json_t *hv_review_json(const struct hv_review *r, int64_t now_ms) {
       r->deadline_ms ? time_json(r->deadline_ms) : json_null(), "overdue",
       overdue, "answered_late", r->answered_late, "duplicate_of",
       id_or_null(r->duplicate_of));
+  if (j)
+    json_object_set_new(j, "incident_version", json_integer(r->version));
+  return j;
 }
 
 /* The row of agreement in the incident's latest adjudication, if it is a
@@ -699,7 +765,7 @@ int hv_db_review(struct hv_db *db, const struct hv_principal *who,
                         "adjudication)",
                         agreement, incident);
   struct hv_review cur;
-  hv_db_review_get(db, incident, agreement, &cur);
+  review_now(db, incident, agreement, &cur);
   int coord = who->role == HV_ROLE_COORDINATOR;
   int64_t now = hv_time_now_ms();
   if (in->text == NULL || in->text[0] == '\0')
@@ -720,6 +786,11 @@ int hv_db_review(struct hv_db *db, const struct hv_principal *who,
                           "state: already assessed (%s); disputes come "
                           "before the assessment",
                           hv_review_state_name(cur.state));
+    if (cur.state == HV_REVIEW_INFO_REQUESTED)
+      return hv_error_set(err, HV_EINVAL,
+                          "state: info_requested from %s: answer the request "
+                          "(respond) first",
+                          cur.asked);
     break;
   case HV_STEP_REQUEST:
     if (!coord)
@@ -794,10 +865,15 @@ int hv_db_review(struct hv_db *db, const struct hv_principal *who,
                          .record_body = text,
                          .record_id = key,
                          .record_version = (int64_t)cur.steps + 1};
-  int rc = hv__db_commit(db, who->party, &c, 1, err);
+  /* Room first: once committed, memory must follow without failing. */
+  int rc = reviews_reserve(db->adj);
+  if (rc != HV_OK)
+    hv_error_set(err, rc, "out of memory");
+  else
+    rc = hv__db_commit(db, who->party, &c, 1, err);
   free(text);
   if (rc == HV_OK)
-    rc = review_apply(db->adj, body, db->head_time_ms);
+    review_apply(db->adj, body, db->head_time_ms);
   json_decref(body);
   if (rc == HV_OK && out)
     hv_db_review_get(db, incident, agreement, out);

@@ -119,6 +119,10 @@ struct hv_adjudicator {
   size_t n_sites;
   double max_site_radius_m;
   int64_t *site_notified; /* lazily: when first recorded (0 unknown yet) */
+  uint32_t *hits;         /* the last index query's answer (query()) */
+  size_t hits_cap;
+  uint32_t *dels; /* the incident's delineations (delineations_at) */
+  size_t n_dels, dels_cap;
 };
 
 static const size_t WATCHED[] = {HV_PARTY,       HV_AGREEMENT, HV_ZONE,
@@ -151,6 +155,8 @@ static void clear(struct hv_adjudicator *a) {
   free(a->area_rel);
   free(a->sites);
   free(a->site_notified);
+  free(a->hits);
+  free(a->dels);
   struct hv_db *db = a->db;
   *a = (struct hv_adjudicator){.db = db};
 }
@@ -534,25 +540,43 @@ static int zone_force(const struct hv_object *z, const struct hv_incident *in) {
   return hv_zone_in_force(z, in->t_ms) + hv_zone_in_force(z, last);
 }
 
+/* Every polygon of ix containing the point, into a->hits: how many, or
+ * (size_t)-1 when out of memory. The answer is valid until the next
+ * query. */
+static size_t query(struct hv_adjudicator *a, const struct hv_zindex *ix,
+                    double lon, double lat) {
+  size_t n = hv_zindex_query(ix, lon, lat, a->hits, a->hits_cap);
+  if (n <= a->hits_cap)
+    return n;
+  uint32_t *v = realloc(a->hits, n * sizeof *v);
+  if (v == NULL)
+    return (size_t)-1;
+  a->hits = v;
+  a->hits_cap = n;
+  return hv_zindex_query(ix, lon, lat, a->hits, a->hits_cap);
+}
+
+#define INSIDE 3 /* mem[] mark: the point is in the zone */
+
 /* Per zone of the table: its membership (HV_MEMBER_*), computed for the
  * zones near enough; mem must hold n_zones. */
 static int zones_of(struct hv_adjudicator *a, const struct hv_incident *in,
                     long area, signed char *mem) {
-  uint32_t hit[64];
-  size_t nh = hv_zindex_query(a->zix, in->lon, in->lat, hit, 64);
-  if (nh > 64)
-    return HV_EGEOMETRY;
   memset(mem, HV_MEMBER_OUT, a->n_zones);
+  size_t nh = query(a, a->zix, in->lon, in->lat);
+  if (nh == (size_t)-1)
+    return HV_ENOMEM;
+  for (size_t k = 0; k < nh; k++)
+    mem[a->hits[k]] = INSIDE;
   double r = in->precision <= HV_PREC_DISTRICT ? in->uncertainty_m : 0;
   double rdeg = r / m_per_deg_min(in->lat, r / 100000.0 + 0.01) + 1e-9;
   for (size_t zi = 0; zi < a->n_zones; zi++) {
     const struct hv_object *z = a->zones[zi].obj;
+    int inside = mem[zi] == INSIDE;
+    mem[zi] = HV_MEMBER_OUT;
     int force = zone_force(z, in);
     if (force == 0)
       continue;
-    int inside = 0;
-    for (size_t k = 0; k < nh; k++)
-      inside |= hit[k] == zi;
     int m;
     if (in->precision >= HV_PREC_PROVINCE) {
       m = place_in_zone(a, in, area, zi, inside);
@@ -571,38 +595,61 @@ static int zones_of(struct hv_adjudicator *a, const struct hv_incident *in,
   return HV_OK;
 }
 
-/* The area at the point (or given), as a table index, or -1. */
+/* The area at the point (or given), as a table index, or -1: of the areas
+ * containing the point, the first in id order. */
 static long area_of(struct hv_adjudicator *a, const struct hv_incident *in) {
   if (in->area)
     return hv__table_find(&a->db->tables[HV_AREA], in->area);
-  uint32_t hit[8];
-  size_t nh = hv_zindex_query(a->aix, in->lon, in->lat, hit, 8);
-  return nh > 0 ? (long)hit[0] : -1;
+  size_t nh = query(a, a->aix, in->lon, in->lat);
+  long best = -1;
+  for (size_t k = 0; nh != (size_t)-1 && k < nh; k++)
+    if (best < 0 || (long)a->hits[k] < best)
+      best = (long)a->hits[k];
+  return best;
+}
+
+/* The delineations valid at the incident's start that contain its point,
+ * as table indexes in id order, into a->dels (a->n_dels). */
+static int delineations_at(struct hv_adjudicator *a,
+                           const struct hv_incident *in) {
+  a->n_dels = 0;
+  size_t nh = query(a, a->dix, in->lon, in->lat);
+  if (nh == (size_t)-1)
+    return HV_ENOMEM;
+  if (nh > a->dels_cap) {
+    uint32_t *v = realloc(a->dels, nh * sizeof *v);
+    if (v == NULL)
+      return HV_ENOMEM;
+    a->dels = v;
+    a->dels_cap = nh;
+  }
+  for (size_t k = 0; k < nh; k++) {
+    const struct hv_object *d = a->db->tables[HV_DELINEATION].v[a->hits[k]];
+    if (d->from_ms <= in->t_ms && in->t_ms < d->to_ms)
+      a->dels[a->n_dels++] = a->hits[k];
+  }
+  for (size_t k = 1; k < a->n_dels; k++) /* few: insertion sort */
+    for (size_t m = k; m > 0 && a->dels[m - 1] > a->dels[m]; m--) {
+      uint32_t t = a->dels[m];
+      a->dels[m] = a->dels[m - 1];
+      a->dels[m - 1] = t;
+    }
+  return HV_OK;
 }
 
 /* The party the place is delineated to at the time: the first delineation
- * (in id order) valid then containing the point; NULL none. *of_party: 1
- * when one of those is party's. */
-static const char *holder_of(struct hv_adjudicator *a,
-                             const struct hv_incident *in, const char *party,
-                             int *of_party) {
-  uint32_t hit[16];
-  size_t nh = hv_zindex_query(a->dix, in->lon, in->lat, hit, 16);
-  const char *first = NULL;
-  uint32_t best = UINT32_MAX;
+ * (in id order) of a->dels; NULL none. *of_party: 1 when one of them is
+ * party's. */
+static const char *holder_of(const struct hv_adjudicator *a,
+                             const char *party, int *of_party) {
   *of_party = 0;
-  for (size_t k = 0; k < nh && k < 16; k++) {
-    const struct hv_object *d = a->db->tables[HV_DELINEATION].v[hit[k]];
-    if (!(d->from_ms <= in->t_ms && in->t_ms < d->to_ms))
-      continue;
-    if (party && strcmp(d->u.delineation.party, party) == 0)
+  for (size_t k = 0; party && k < a->n_dels; k++)
+    if (strcmp(a->db->tables[HV_DELINEATION].v[a->dels[k]]->u.delineation.party,
+               party) == 0)
       *of_party = 1;
-    if (hit[k] < best) {
-      best = hit[k];
-      first = d->u.delineation.party;
-    }
-  }
-  return first;
+  return a->n_dels
+             ? a->db->tables[HV_DELINEATION].v[a->dels[0]]->u.delineation.party
+             : NULL;
 }
 
 /* ---- the answer ----------------------------------------------------------
@@ -627,38 +674,6 @@ static void *grow(void *v, size_t *cap, size_t want, size_t size) {
   if (nv != NULL)
     *cap = c;
   return nv;
-}
-
-int hv_adjudication_copy(struct hv_adjudication *dst,
-                         const struct hv_adjudication *src) {
-  struct hv_adj_zone *z = dst->zones;
-  struct hv_adj_row *r = dst->rows;
-  struct hv_adj_hit *h = dst->hits;
-  size_t cz = dst->cap_zones, cr = dst->cap_rows, ch = dst->cap_hits;
-  if (src->n_zones && (z = grow(z, &cz, src->n_zones, sizeof *z)) == NULL)
-    return HV_ENOMEM;
-  dst->zones = z;
-  dst->cap_zones = cz;
-  if (src->n_rows && (r = grow(r, &cr, src->n_rows, sizeof *r)) == NULL)
-    return HV_ENOMEM;
-  dst->rows = r;
-  dst->cap_rows = cr;
-  if (src->n_hits && (h = grow(h, &ch, src->n_hits, sizeof *h)) == NULL)
-    return HV_ENOMEM;
-  *dst = *src;
-  dst->zones = z;
-  dst->rows = r;
-  dst->hits = h;
-  dst->cap_zones = cz;
-  dst->cap_rows = cr;
-  dst->cap_hits = ch;
-  if (src->n_zones)
-    memcpy(z, src->zones, src->n_zones * sizeof *z);
-  if (src->n_rows)
-    memcpy(r, src->rows, src->n_rows * sizeof *r);
-  if (src->n_hits)
-    memcpy(h, src->hits, src->n_hits * sizeof *h);
-  return HV_OK;
 }
 
 static void set_id(char *dst, const char *src) {
@@ -718,7 +733,7 @@ static void judge(struct hv_adjudicator *a, const struct agr *g,
       continue;
     const char *pid = db->tables[HV_PARTY].v[sides[i]]->id;
     int of_party;
-    const char *holder = holder_of(a, in, pid, &of_party);
+    const char *holder = holder_of(a, pid, &of_party);
     if (holder == NULL || of_party) {
       row->cls = HV_CLASS_EXCLUDED;
       set_id(row->excluded_party, pid);
@@ -763,7 +778,7 @@ static void judge(struct hv_adjudicator *a, const struct agr *g,
             target = sides[i];
       if (target < 0 && stand_in == -2) {
         int dummy;
-        target = party_index(db, holder_of(a, in, NULL, &dummy));
+        target = party_index(db, holder_of(a, NULL, &dummy));
       }
     }
     if (target >= 0 && !g->bound[target]) {
@@ -939,7 +954,8 @@ int hv_adjudicate(struct hv_adjudicator *a, const struct hv_incident *in,
   if ((rc = zones_of(a, in, area, mem)) != HV_OK) {
     if (mem != mem_small)
       free(mem);
-    return hv_error_set(err, rc, "incident %s: zones", out->incident);
+    return hv_error_set(err, rc, "incident %s: zones: %s", out->incident,
+                        hv_strerror(rc));
   }
   out->n_zones = 0;
   for (size_t zi = 0; zi < a->n_zones; zi++) {
@@ -955,6 +971,8 @@ int hv_adjudicate(struct hv_adjudicator *a, const struct hv_incident *in,
     set_id(out->zones[out->n_zones].zone, a->zones[zi].obj->id);
     out->zones[out->n_zones++].m = (enum hv_membership)mem[zi];
   }
+  if (rc == HV_OK)
+    rc = delineations_at(a, in);
   /* Agreements whose validity the time touches. */
   out->n_rows = 0;
   int64_t last = in->t_end_ms > in->t_ms ? in->t_end_ms - 1 : in->t_ms;
@@ -1003,5 +1021,7 @@ int hv_adjudicate(struct hv_adjudicator *a, const struct hv_incident *in,
     free(mem);
   if (rc == HV_OK)
     rc = site_hits(a, in, out);
+  if (rc == HV_ENOMEM)
+    hv_error_set(err, rc, "incident %s: out of memory", out->incident);
   return rc;
 }

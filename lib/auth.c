@@ -222,8 +222,13 @@ enum hv_visibility hv_visibility(const struct hv_principal *who,
      * coordinator (docs/incidents.md "What parties see"). */
     int hide = json_is_true(json_object_get(doc, "hide_reporter")) &&
                json_object_get(doc, "reporter") != NULL;
-    return hide || json_object_get(doc, "coarsen_m") ? HV_VIS_REDACTED
-                                                     : HV_VIS_FULL;
+    /* The site it names may be one the party may not know of: the name
+     * stays with the coordinator (the adjudication's hits say what the
+     * party may see of it). */
+    return hide || json_object_get(doc, "coarsen_m") ||
+                   json_object_get(doc, "target_site")
+               ? HV_VIS_REDACTED
+               : HV_VIS_FULL;
   }
   default:
     return HV_VIS_FULL; /* the shared map */
@@ -249,6 +254,7 @@ json_t *hv_object_view_json(const struct hv_principal *who,
     json_t *props = json_object_get(j, "properties");
     if (obj->u.incident.hide_reporter)
       json_object_del(props, "reporter");
+    json_object_del(props, "target_site");
     double lon, lat;
     hv_incident_published_point(obj, &lon, &lat);
     json_object_set_new(

@@ -175,10 +175,8 @@ static void count_zones(struct count *c, const struct hv_adjudication *a,
  * duplicate: set aside (docs/bulletin.md "What is counted"). */
 static int set_aside(const struct count *c, const struct hv_adjudication *a,
                      const struct hv_adj_row *r) {
-  struct hv_review rv;
   return r->cls == HV_CLASS_VIOLATION &&
-         hv_db_review_get(c->db, a->incident, r->agreement, &rv) == HV_OK &&
-         hv_review_assessed(rv.state) && rv.state != HV_REVIEW_CONFIRMED;
+         hv_db_review_sets_aside(c->db, a->incident, r->agreement);
 }
 
 /* The one place where a row is counted (see the invariants above). */

@@ -83,23 +83,12 @@ static enum hv_membership membership(const struct hv_adjudication *a,
   return HV_MEMBER_OUT;
 }
 
-/* 1 when the review of (incident, agreement) dismissed the violation:
- * assessed disputed, unverifiable or duplicate. Confirmed, and every state
- * before an assessment, leave it standing. */
-static int dismissed(const struct hv_db *db, const char *incident,
-                     const char *agreement) {
-  struct hv_review r;
-  hv_db_review_get(db, incident, agreement, &r); /* none: under_review */
-  return r.state == HV_REVIEW_DISPUTED || r.state == HV_REVIEW_UNVERIFIABLE ||
-         r.state == HV_REVIEW_DUPLICATE;
-}
-
-/* 1 when a has a violation row its review has not dismissed. */
+/* 1 when a has a violation row its review has not set aside. */
 static int standing_violation(const struct hv_db *db,
                               const struct hv_adjudication *a) {
   for (size_t i = 0; i < a->n_rows; i++)
     if (a->rows[i].cls == HV_CLASS_VIOLATION &&
-        !dismissed(db, a->incident, a->rows[i].agreement))
+        !hv_db_review_sets_aside(db, a->incident, a->rows[i].agreement))
       return 1;
   return 0;
 }
@@ -379,10 +368,10 @@ static json_t *siege_finding(const struct hv_object *z,
   else
     snprintf(reason, sizeof reason,
              "%s (population %ld) may be besieged at %s: none of its %zu "
-             "corridor%s is open, and no movement into it has ever been "
-             "recorded completed",
+             "corridor%s is open, and no movement known to the parties has "
+             "been completed into it in the last %" PRId64 " days",
              s->zone, s->population, t, s->corridors,
-             s->corridors == 1 ? "" : "s");
+             s->corridors == 1 ? "" : "s", (int64_t)(no_access_ms / DAY_MS));
   json_t *aud = json_array();
   for (hv_ids g = z->u.zone.guarantors; aud && g && *g; g++)
     if (json_array_append_new(aud, json_string(*g))) {
@@ -436,9 +425,10 @@ int hv_db_record_siege(struct hv_db *db, const struct hv_siege *s,
   struct hv_siege named = *s;
   const struct hv_object *m =
       s->last_access[0] ? hv_db_get(db, HV_MOVEMENT, s->last_access) : NULL;
-  if (m && m->u.movement.blind)
-    snprintf(named.last_access, sizeof named.last_access, "%s",
-             "(a blind movement)");
+  if (m && m->u.movement.blind) {
+    named.last_access[0] = '\0';
+    named.last_access_ms = 0;
+  }
   json_t *body = siege_finding(z, &named, q.no_access_ms);
   char *text = body ? hv__canon(body) : NULL;
   if (text == NULL) {

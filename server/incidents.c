@@ -370,8 +370,10 @@ static void sieges(struct hv__req *r, int64_t at, int64_t days, int record) {
     const struct hv_object *m =
         v[i].last_access[0] ? hv_db_get(s->db, HV_MOVEMENT, v[i].last_access)
                             : NULL;
-    if (j && m && hv_visibility(&r->who, HV_MOVEMENT, m->doc) == HV_VIS_HIDDEN)
+    if (j && m && hv_visibility(&r->who, HV_MOVEMENT, m->doc) == HV_VIS_HIDDEN) {
       json_object_set_new(j, "last_access", json_null());
+      json_object_set_new(j, "last_access_at", json_null());
+    }
     if (j && record)
       json_object_set_new(j, "recorded", json_boolean(recorded));
     json_array_append_new(items, j);

@@ -239,6 +239,19 @@ static int check_body(struct hv__req *r, enum hv_kind k, json_t *doc,
     return hv__fail(r, 400, "invalid", "properties.object",
                     "properties.object: must be \"%s\" on %s", hv_kind_name(k),
                     r->route->path);
+  /* An incident may name the site it hit; one the caller may not know of
+   * is answered as one that does not exist (no oracle for blind sites). */
+  const char *ts = k == HV_INCIDENT
+                       ? json_string_value(json_object_get(props, "target_site"))
+                       : NULL;
+  const struct hv_object *site = ts ? hv_db_get(r->srv->db, HV_SITE, ts) : NULL;
+  if (site && hv_visibility(&r->who, HV_SITE, site->doc) == HV_VIS_HIDDEN) {
+    const char *iid = json_string_value(json_object_get(doc, "id"));
+    return hv__fail(r, 400, "invalid", "target_site",
+                    "request: body (id \"%s\"): target_site: no site \"%s\" "
+                    "in the store or in this import",
+                    iid ? iid : r->id, ts);
+  }
   if (!update)
     return 1;
   json_t *id = json_object_get(doc, "id");

@@ -175,9 +175,6 @@ struct hv_adjudication {
 };
 
 void hv_adjudication_free(struct hv_adjudication *a);
-/* Copies src into *dst (which must be zeroed or previously used). */
-int hv_adjudication_copy(struct hv_adjudication *dst,
-                         const struct hv_adjudication *src);
 
 /*
  * The canonical JSON of an adjudication (the recorded body): incident,
@@ -350,6 +347,8 @@ struct hv_review {
   int64_t deadline_ms;   /* of the last request; 0 none */
   int answered_late;     /* the answer came after the deadline */
   char duplicate_of[HV_ADJ_ID];
+  int64_t version; /* the incident's version its last step was about; a
+                      step on a later version starts the review afresh */
 };
 
 /*
@@ -378,6 +377,13 @@ int hv_db_review(struct hv_db *db, const struct hv_principal *who,
  * when no step was recorded (the state is then under_review). */
 int hv_db_review_get(const struct hv_db *db, const char *incident,
                      const char *agreement, struct hv_review *out);
+/* 1 when the coordinator's assessment of the violation of agreement by
+ * incident sets it aside — disputed, unverifiable or duplicate — for the
+ * incident's current version (an assessment of an earlier version does
+ * not carry over to a correction). Zone status and bulletins leave such
+ * violations out. */
+int hv_db_review_sets_aside(const struct hv_db *db, const char *incident,
+                            const char *agreement);
 /* Every review with at least one step, in (incident, agreement) order. */
 size_t hv_db_review_count(const struct hv_db *db);
 const struct hv_review *hv_db_review_at(const struct hv_db *db, size_t i);

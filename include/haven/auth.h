@@ -98,13 +98,21 @@ enum hv_visibility {
  * - a recorded check (kind HV_CHECK, doc its recorded body, haven/check.h)
  *   is seen in full by the party that asked (receipt.author) and hidden
  *   from everyone else;
- * - an entry of any other ledger-only kind: its body is the coordinator's.
+ * - an incident (HV_INCIDENT) is seen by every principal, redacted when
+ *   its reporter asked for protection (hide_reporter: no `reporter`;
+ *   coarsen_m: the point moved to its grid cell's centre) or when it names
+ *   a target_site (withheld: the site may be one the party may not know
+ *   of); its ledger entries are then listed without body;
+ * - an entry of any other ledger-only kind (adjudication, review...): its
+ *   body is the coordinator's.
  */
 enum hv_visibility hv_visibility(const struct hv_principal *who,
                                  enum hv_kind kind, const json_t *doc);
 
 /* The export form of obj (hv_object_export_json) as who may see it: NULL
- * when hidden, without geometry when redacted. Caller owns the result. */
+ * when hidden, without geometry when redacted (an incident: without what
+ * its redaction withholds, at its published point). Caller owns the
+ * result. */
 json_t *hv_object_view_json(const struct hv_principal *who,
                             const struct hv_object *obj);
 

@@ -467,6 +467,45 @@ static void test_site_hit(void **state) {
   REQUIRE(strstr(r.body, "site-ho_1004") == NULL, "the site named: %s",
           it_show(&r));
   it_resp_free(&r);
+  /* Nor does the incident name it to the party (target_site withheld). */
+  assert_int_equal(
+      it_get(&g.srv, g.syr, "/v1/incidents/it-hospital-shelled", &r), 200);
+  REQUIRE(strstr(r.body, "site-ho_1004") == NULL, "target_site shown: %s",
+          it_show(&r));
+  it_resp_free(&r);
+  /* A blind site is not an oracle: naming it as target_site answers as
+   * for a site that does not exist, message for message. */
+  doc = it_js("{'type':'Feature','id':'it-blind-clinic','geometry':{'type':"
+              "'Point','coordinates':[37.3,36.3]},'properties':{'object':"
+              "'site','name':'Clinic','category':'hospital','radius_m':200,"
+              "'notified_by':'ocha','disclosure':'blind'}}");
+  assert_int_equal(it_send(&g.srv, "POST", g.coord, "/v1/sites", doc, &r), 201);
+  json_decref(doc);
+  it_resp_free(&r);
+  char msg[2][1024];
+  const char *const sites[2] = {"it-blind-clinic", "it-no-such-clinic"};
+  for (int k = 0; k < 2; k++) {
+    char text[1024];
+    snprintf(text, sizeof text,
+             "{'type':'Feature','id':'it-probe','geometry':{'type':'Point',"
+             "'coordinates':[37.3,36.3]},'properties':{'object':'incident',"
+             "'time':'2030-03-02','event_type':'Battles','target':'site',"
+             "'target_site':'%s'}}",
+             sites[k]);
+    doc = it_js(text);
+    assert_int_equal(post_incident(g.syr, doc, &r), 400);
+    json_decref(doc);
+    const char *m = it_jstr(json_object_get(r.json, "error"), "message");
+    REQUIRE(m != NULL, "no message: %s", it_show(&r));
+    snprintf(msg[k], sizeof msg[k], "%s", m);
+    it_resp_free(&r);
+  }
+  char *at = strstr(msg[0], "it-blind-clinic");
+  REQUIRE(at != NULL, "message: %s", msg[0]);
+  char want[1024];
+  snprintf(want, sizeof want, "%.*sit-no-such-clinic%s", (int)(at - msg[0]),
+           msg[0], at + strlen("it-blind-clinic"));
+  assert_string_equal(want, msg[1]);
 }
 
 /* ---- exports ------------------------------------------------------------- */

@@ -193,6 +193,40 @@ static void test_excluded_on_its_ground(void **state) {
   hv_adjudication_free(&a);
 }
 
+/* Twenty delineations over one desert place, each for a month of 2014
+ * but the last, valid in March 2016 and the opposition's: a clash there
+ * between syr-gov and jfs is not "on no one's ground" — the claim fails,
+ * the opposition stands in, a violation. (However many delineations the
+ * place has, all are looked at.) */
+static void test_many_delineations(void **state) {
+  struct ctx *c = *state;
+  struct hv_error err = {0};
+  for (int i = 1; i <= 20; i++) {
+    char text[1024], id[16];
+    snprintf(id, sizeof id, "del-%02d", i);
+    snprintf(text, sizeof text,
+             "{'type':'Feature','id':'%s','geometry':{'type':'Polygon',"
+             "'coordinates':[[[38.4,34.4],[38.6,34.4],[38.6,34.6],[38.4,34.6],"
+             "[38.4,34.4]]]},'properties':{'object':'delineation','party':"
+             "'syr-opposition','valid_from':'%s','valid_to':'%s'}}",
+             id, i < 20 ? "2014-01-01" : "2016-03-01",
+             i < 20 ? "2014-02-01" : "2016-04-01");
+    json_t *d = tu_js(text);
+    assert_int_equal(hv_db_put(c->db, "coordinator", HV_DELINEATION, d,
+                               HV_PUT_CREATE, 0, NULL, &err),
+                     HV_OK);
+    json_decref(d);
+  }
+  put_incident(c, "desert-clash", 38.5, 34.5,
+               "'time':'2016-03-10','event_type':'Battles','sides':"
+               "['syr-gov','jfs']");
+  struct hv_adjudication a = judge(c, "desert-clash");
+  const struct hv_adj_row *r = row_of(&a, "coh-2016");
+  assert_int_equal(r->cls, HV_CLASS_VIOLATION);
+  assert_string_equal(r->involved[1].party, "syr-opposition");
+  hv_adjudication_free(&a);
+}
+
 /* An air strike by Russia, a guarantor of the cessation, on civilians in
  * Idlib: a violation attributed to ru, accountable guarantor ru itself,
  * marked as by a guarantor. By the NDF (sponsor syr-gov, sponsor ru): the
@@ -508,6 +542,44 @@ static void test_review_flow(void **state) {
   assert_int_equal(hv_db_review(c->db, &coord, "ucdp-216822", "coh-2016", &in,
                                 &r, &err),
                    HV_ENOTFOUND);
+  /* While information is requested, the party asked answers it; it does
+   * not dispute instead. */
+  struct hv_principal ndf = {.party = "ndf", .role = HV_ROLE_PARTY};
+  in = (struct hv_review_input){.step = HV_STEP_REQUEST,
+                                .text = "which unit?",
+                                .party = "ndf",
+                                .deadline_ms = hv_time_now_ms() + 3600000};
+  assert_int_equal(
+      hv_db_review(c->db, &coord, "ndf-homs", "coh-2016", &in, &r, &err),
+      HV_OK);
+  in = (struct hv_review_input){.step = HV_STEP_DISPUTE, .text = "not us"};
+  assert_int_equal(
+      hv_db_review(c->db, &ndf, "ndf-homs", "coh-2016", &in, &r, &err),
+      HV_EINVAL);
+  assert_non_null(strstr(err.msg, "respond"));
+  /* An assessment sets the violation aside for the version it was made
+   * on; a correction of the incident starts the review afresh. */
+  in = (struct hv_review_input){.step = HV_STEP_ASSESS,
+                                .text = "same event as another report",
+                                .outcome = HV_REVIEW_UNVERIFIABLE};
+  assert_int_equal(
+      hv_db_review(c->db, &coord, "ndf-homs", "coh-2016", &in, &r, &err),
+      HV_OK);
+  assert_true(hv_db_review_sets_aside(c->db, "ndf-homs", "coh-2016"));
+  put_incident(c, "ndf-homs", 36.72, 34.73,
+               "'time':'2016-03-06','event_type':'Violence against "
+               "civilians','sub_event_type':'Attack','perpetrator':'ndf',"
+               "'perpetrator_certainty':'known','target':'civilians',"
+               "'fatalities':9");
+  adjudicate_all(c, &st);
+  assert_false(hv_db_review_sets_aside(c->db, "ndf-homs", "coh-2016"));
+  in = (struct hv_review_input){.step = HV_STEP_DISPUTE, .text = "not us"};
+  assert_int_equal(
+      hv_db_review(c->db, &ndf, "ndf-homs", "coh-2016", &in, &r, &err),
+      HV_OK);
+  assert_int_equal(r.state, HV_REVIEW_CONTESTED);
+  assert_int_equal(r.steps, 3);
+  assert_int_equal(r.version, 2);
   /* Every step is in the ledger: the state survives a reopen. */
   char dir[600];
   snprintf(dir, sizeof dir, "%s/db", c->run);
@@ -755,6 +827,7 @@ int main(void) {
       cmocka_unit_test(test_unattributed_clash),
       cmocka_unit_test(test_time_straddles_start),
       cmocka_unit_test(test_excluded_on_its_ground),
+      cmocka_unit_test(test_many_delineations),
       cmocka_unit_test(test_guarantor_attribution),
       cmocka_unit_test(test_zone_scope_and_precision),
       cmocka_unit_test(test_site_hits),
