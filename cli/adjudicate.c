@@ -13,6 +13,13 @@
 
 #include "cli.h"
 
+/* Prints j as one compact line and frees it. */
+static void json_line(json_t *j) {
+  json_dumpf(j, stdout, JSON_COMPACT | JSON_SORT_KEYS);
+  fputc('\n', stdout);
+  json_decref(j);
+}
+
 /* Parses "--name value" options listed in names into vals (same order);
  * returns the index of the first non-option argument, or -1 after printing
  * why (usage). */
@@ -64,9 +71,7 @@ int cmd_adjudicate(struct cli *c, int argc, char **argv) {
         (json_int_t)st.by_class[HV_CLASS_EXCLUDED], "outside",
         (json_int_t)st.by_class[HV_CLASS_OUTSIDE], "site_hits",
         (json_int_t)st.hits, "seconds", secs);
-    json_dumpf(j, stdout, JSON_COMPACT | JSON_SORT_KEYS);
-    fputc('\n', stdout);
-    json_decref(j);
+    json_line(j);
     return 0;
   }
   printf("adjudicated %zu incidents in %.2f s: %zu answers recorded, %zu "
@@ -183,15 +188,11 @@ int cmd_review(struct cli *c, int argc, char **argv) {
   rc = hv_db_review(c->db, &who, argv[1], argv[2], &in, &r, &err);
   if (rc != HV_OK)
     return cli_fail(rc, &err);
-  json_t *j = hv_review_json(&r, hv_time_now_ms());
-  if (c->json) {
-    json_dumpf(j, stdout, JSON_COMPACT | JSON_SORT_KEYS);
-    fputc('\n', stdout);
-  } else {
+  if (c->json)
+    json_line(hv_review_json(&r, hv_time_now_ms()));
+  else
     printf("%s %s: %s (%zu steps)\n", r.incident, r.agreement,
            hv_review_state_name(r.state), r.steps);
-  }
-  json_decref(j);
   return 0;
 }
 
@@ -210,10 +211,7 @@ int cmd_reviews(struct cli *c, int argc, char **argv) {
     if (open_only && hv_review_assessed(r->state))
       continue;
     if (c->json) {
-      json_t *j = hv_review_json(r, now);
-      json_dumpf(j, stdout, JSON_COMPACT | JSON_SORT_KEYS);
-      fputc('\n', stdout);
-      json_decref(j);
+      json_line(hv_review_json(r, now));
     } else {
       char t[40];
       printf("%-24s %-16s %-15s %zu steps, last %s\n", r->incident,
@@ -280,10 +278,7 @@ int cmd_status(struct cli *c, int argc, char **argv) {
     if (rc != HV_OK)
       return cli_fail(rc, &err);
     if (c->json) {
-      json_t *j = hv_zone_state_json(&st);
-      json_dumpf(j, stdout, JSON_COMPACT | JSON_SORT_KEYS);
-      fputc('\n', stdout);
-      json_decref(j);
+      json_line(hv_zone_state_json(&st));
     } else {
       printf("%-24s %-10s %4ld violations, %5ld deaths, %4ld uncertain\n",
              st.zone, hv_zone_status_name(st.status), st.violations,
@@ -344,9 +339,7 @@ int cmd_sieges(struct cli *c, int argc, char **argv) {
     if (c->json) {
       json_t *j = hv_siege_json(&s[k]);
       json_object_set_new(j, "recorded", json_boolean(recorded));
-      json_dumpf(j, stdout, JSON_COMPACT | JSON_SORT_KEYS);
-      fputc('\n', stdout);
-      json_decref(j);
+      json_line(j);
     } else {
       printf("%-24s %s: encircled %s (%zu of %zu corridors closed), no "
              "access %s, no exit %s%s\n",

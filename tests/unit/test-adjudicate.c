@@ -31,9 +31,7 @@ static int group_teardown(void **state) {
   if (c == NULL)
     return 0;
   hv_adjudicator_free(c->adj);
-  hv_db_close(c->db);
-  if (c->run[0])
-    tu_rm_tree(c->run);
+  tu_scenario_close(c->run, c->db);
   free(c);
   *state = NULL;
   return 0;
@@ -45,11 +43,7 @@ static int group_setup(void **state) {
     return -1;
   *state = c;
   struct hv_error err = {0};
-  if (tu_scratch_dir(c->run, sizeof c->run, "adjudicate") != 0) {
-    c->run[0] = '\0';
-    goto fail;
-  }
-  if (tu_load_scenario(c->run, 0, &c->db) != 0 ||
+  if (tu_scenario_open(c->run, sizeof c->run, "adjudicate", 0, &c->db) != 0 ||
       hv_adjudicator_new(c->db, &c->adj, &err) != HV_OK)
     goto fail;
   return 0;
@@ -612,11 +606,8 @@ static int real_setup(void **state) {
   struct hv_incsv_options opt = {.utc_offset = "+02:00"};
   struct hv_incsv_result res = {0};
   struct hv_adjudicate_stats st;
-  if (tu_scratch_dir(c->run, sizeof c->run, "adjudicate-real") != 0) {
-    c->run[0] = '\0';
-    goto fail;
-  }
-  if (tu_load_scenario(c->run, 0, &c->db) != 0 ||
+  if (tu_scenario_open(c->run, sizeof c->run, "adjudicate-real", 0,
+                       &c->db) != 0 ||
       hv_incsv_read(c->db, HV_INCSV_UCDP, path, &opt, &res, &err) != HV_OK)
     goto fail;
   json_t *docs[1] = {res.features};

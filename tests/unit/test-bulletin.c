@@ -140,11 +140,8 @@ static void put_blind_site(struct ctx *c) {
 
 static int group_teardown(void **state) {
   struct ctx *c = *state;
-  if (c == NULL)
-    return 0;
-  hv_db_close(c->db);
-  if (c->run[0])
-    tu_rm_tree(c->run);
+  if (c)
+    tu_scenario_close(c->run, c->db);
   free(c);
   *state = NULL;
   return 0;
@@ -155,11 +152,7 @@ static int group_setup(void **state) {
   if (c == NULL)
     return -1;
   *state = c;
-  if (tu_scratch_dir(c->run, sizeof c->run, "bulletin") != 0) {
-    c->run[0] = '\0';
-    goto fail;
-  }
-  if (tu_load_scenario(c->run, 0, &c->db) != 0)
+  if (tu_scenario_open(c->run, sizeof c->run, "bulletin", 0, &c->db) != 0)
     goto fail;
   put_blind_site(c);
   for (size_t i = 0; i < N_OF(DAY1); i++)

@@ -340,3 +340,25 @@ int tu_load_scenario(const char *run_dir, int verbose, struct hv_db **db) {
   }
   return 0;
 }
+
+int tu_scenario_open(char *run, size_t size, const char *name, int verbose,
+                     struct hv_db **db) {
+  *db = NULL;
+  if (tu_scratch_dir(run, size, name) != 0) {
+    run[0] = '\0';
+    return -1;
+  }
+  if (tu_load_scenario(run, verbose, db) != 0) {
+    tu_scenario_close(run, *db);
+    *db = NULL;
+    return -1;
+  }
+  return 0;
+}
+
+void tu_scenario_close(char *run, struct hv_db *db) {
+  hv_db_close(db);
+  if (run[0])
+    tu_rm_tree(run);
+  run[0] = '\0';
+}

@@ -113,4 +113,12 @@ const char *tu_env_or(const char *name, const char *dflt);
  * Returns 0 with *db open (caller closes), or -1 after printing why. */
 int tu_load_scenario(const char *run_dir, int verbose, struct hv_db **db);
 
+/* A scratch run directory run (of size bytes) for name, with the bundled
+ * scenario loaded into *db (tu_load_scenario). Returns 0, or -1 after
+ * printing why (nothing left behind). */
+int tu_scenario_open(char *run, size_t size, const char *name, int verbose,
+                     struct hv_db **db);
+/* Closes db (NULL: nothing) and removes run (empty: nothing). */
+void tu_scenario_close(char *run, struct hv_db *db);
+
 #endif /* HAVEN_TESTUTIL_H */
