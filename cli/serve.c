@@ -12,6 +12,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <unistd.h>
+
 #include "../server/server.h"
 #include "cli.h"
 
@@ -20,7 +22,7 @@ static const char SERVE_USAGE[] =
     "[--max-body BYTES]\n"
     "                   [--stream-buffer BYTES] [--stream-heartbeat S] "
     "[--max-streams N]\n"
-    "                   [--check-rate N] [--check-burst N]\n"
+    "                   [--check-rate N] [--check-burst N] [--web DIR]\n"
     "  --listen    address and port (default 127.0.0.1:8080; port 0 picks a "
     "free one)\n"
     "  --data      the data directory (default: haven's --data)\n"
@@ -36,6 +38,8 @@ static const char SERVE_USAGE[] =
     "  --check-rate        deconfliction checks a party may make a minute "
     "(default 60)\n"
     "  --check-burst       ... and at once (default 20)\n"
+    "  --web       the dashboard's built files, served at / (default: web/\n"
+    "              next to the haven binary, when it is there)\n"
     "SIGTERM or SIGINT stops it after the requests in flight.\n";
 
 /* A whole number in [lo, hi] for option opt, or -1 after printing why. */
@@ -111,6 +115,8 @@ int cmd_serve(struct cli *c, int argc, char **argv) {
       if ((x = whole(name, v, 1, 100000)) < 0)
         return 2;
       o.check_burst = (unsigned)x;
+    } else if (strcmp(name, "--web") == 0) {
+      o.web = v;
     } else if (strcmp(name, "--max-streams") == 0) {
       if ((x = whole(name, v, 1, 100000)) < 0)
         return 2;
@@ -118,6 +124,20 @@ int cmd_serve(struct cli *c, int argc, char **argv) {
     } else {
       fprintf(stderr, "haven: serve: unknown option %s\n%s", name, SERVE_USAGE);
       return 2;
+    }
+  }
+  /* The dashboard the build made (build/web beside build/haven). */
+  char exe[4096], web[4200];
+  ssize_t len = readlink("/proc/self/exe", exe, sizeof exe - 1);
+  if (o.web == NULL && len > 0) {
+    exe[len] = '\0';
+    char *slash = strrchr(exe, '/');
+    if (slash)
+      *slash = '\0';
+    snprintf(web, sizeof web, "%s/web/index.html", exe);
+    if (access(web, R_OK) == 0) {
+      snprintf(web, sizeof web, "%s/web", exe);
+      o.web = web;
     }
   }
   struct hv_error err = {0};

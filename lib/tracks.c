@@ -1322,6 +1322,16 @@ int hv_tracks_last(const struct hv_tracks *tr, const char *asset,
   return HV_OK;
 }
 
+int hv_tracks_at(const struct hv_tracks *tr, size_t i,
+                 struct hv_position *out) {
+  if (i >= tr->n || tr->a[i].t_ms == INT64_MIN)
+    return HV_ENOTFOUND;
+  const struct asset *a = &tr->a[i];
+  struct hist h = {a->t_ms, a->lon, a->lat, a->alt_m, a->ve, a->vn, a->vs};
+  hist_to_pos(tr, a, &h, out);
+  return HV_OK;
+}
+
 size_t hv_tracks_history(const struct hv_tracks *tr, const char *asset,
                          struct hv_position *out, size_t max) {
   const struct asset *a = find_asset(tr, asset);

@@ -191,6 +191,9 @@ void hv__h_zone_status(struct hv__req *r);
 void hv__h_sieges(struct hv__req *r);
 void hv__h_sieges_scan(struct hv__req *r);
 void hv__h_bulletin(struct hv__req *r);
+void hv__h_tracks(struct hv__req *r);
+void hv__h_web_index(struct hv__req *r);
+void hv__h_web_file(struct hv__req *r);
 
 /* Adjudicates incident id just written and records its answer (as the
  * coordinator: the engine's answer, not the writer's): the answer as the

@@ -251,6 +251,40 @@ static int finding_entry(const struct hv_ledger_entry *e, void *ud) {
   return 0;
 }
 
+/* GET /v1/tracks: the live picture's last report of each asset the
+ * caller may see — the coordinator every asset, anyone else its own
+ * party's (docs/api.md "Live tracks") — with heading and speed. */
+void hv__h_tracks(struct hv__req *r) {
+  struct hv__srv *s = r->srv;
+  const char *party = hv__param(r, "party");
+  int all = r->who.role == HV_ROLE_COORDINATOR;
+  json_t *items = json_array();
+  size_t n = hv_tracks_count(s->tracks);
+  for (size_t i = 0; items && i < n; i++) {
+    struct hv_position p;
+    if (hv_tracks_at(s->tracks, i, &p) != HV_OK)
+      continue;
+    if ((!all && strcmp(p.party, r->party) != 0) ||
+        (party && strcmp(p.party, party) != 0))
+      continue;
+    double speed = hypot(p.ve_mps, p.vn_mps);
+    double heading = atan2(p.ve_mps, p.vn_mps) * 180.0 / M_PI;
+    if (heading < 0)
+      heading += 360.0;
+    char t[40];
+    json_array_append_new(
+        items,
+        json_pack("{s:s,s:s,s:s,s:s,s:I,s:f,s:f,s:f,s:f,s:f,s:f}", "asset",
+                  p.asset, "party", p.party, "class",
+                  hv_asset_class_name(p.cls), "t",
+                  hv_time_format(p.t_ms, t, sizeof t), "t_ms",
+                  (json_int_t)p.t_ms, "lon", p.lon, "lat", p.lat, "alt_m",
+                  p.alt_m, "heading_deg", heading, "speed_mps", speed,
+                  "vs_mps", p.vs_mps));
+  }
+  hv__reply(r, 200, items ? json_pack("{s:o}", "items", items) : NULL);
+}
+
 void hv__h_findings(struct hv__req *r) {
   int64_t since = 0, limit = 100;
   if (!hv__param_int(r, "since", 0, INT64_MAX - 1, &since) ||

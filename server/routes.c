@@ -46,6 +46,9 @@
 /* clang-format on */
 
 const struct hv__route hv__routes[] = {
+    {HV__GET, "/", hv__h_web_index, HV__NOAUTH, -1, HV__NOBODY, "", NULL},
+    {HV__GET, "/ui/{id}", hv__h_web_file, HV__NOAUTH, -1, HV__NOBODY, "",
+     NULL},
     {HV__GET, "/healthz", hv__h_healthz, HV__NOAUTH, -1, HV__NOBODY, "", NULL},
     {HV__GET, "/metrics", hv__h_metrics, HV__ANY, -1, HV__NOBODY, "", NULL},
     {HV__GET, "/openapi.json", hv__h_openapi, HV__ANY, -1, HV__NOBODY, "",
@@ -121,6 +124,8 @@ const struct hv__route hv__routes[] = {
     {HV__POST, "/v1/positions", hv__h_positions,
      HV__COORD | (1u << HV_ROLE_PARTY), -1, HV__BODY_NDJSON, "",
      hv__prep_positions},
+    {HV__GET, "/v1/tracks", hv__h_tracks, HV__ANY, -1, HV__NOBODY, "party",
+     NULL},
     {HV__GET, "/v1/findings", hv__h_findings, HV__ANY, -1, HV__NOBODY,
      "since kind limit", NULL},
     {HV__POST, "/v1/checks", hv__h_check, HV__COORD | (1u << HV_ROLE_PARTY), -1,

@@ -35,6 +35,9 @@ struct hv_server_options {
   unsigned max_streams;        /* alert streams open at once */
   unsigned check_rate;  /* deconfliction checks a party may make a minute */
   unsigned check_burst; /* ... and at once */
+  const char *web;      /* the dashboard's built files (index.html, app.js,
+                           ...), served at / and /ui/{file}; NULL: none
+                           (/ answers 404 saying so) */
 };
 
 /* The defaults of docs/api.md: 127.0.0.1:8080, ./haven-data, 2 threads,

@@ -209,6 +209,12 @@ size_t hv_tracks_count(const struct hv_tracks *tr);
 int hv_tracks_last(const struct hv_tracks *tr, const char *asset,
                    struct hv_position *out);
 
+/* The last applied report of the i-th asset the engine knows (0 <=
+ * i < hv_tracks_count, in engine order), as hv_tracks_last. HV_ENOTFOUND
+ * past the end or for an asset with no applied report. */
+int hv_tracks_at(const struct hv_tracks *tr, size_t i,
+                 struct hv_position *out);
+
 /* Up to max of the asset's last applied reports, oldest first, into out
  * (strings as hv_tracks_last). Returns how many were written (0 when the
  * asset is unknown or max is 0). An asset with a history ring of n reports

@@ -32,6 +32,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <haven/haven.h>
@@ -94,7 +96,23 @@ static int setup(void **state) {
   g.doc = json_load_file(path, 0, &jerr);
   if (g.doc == NULL)
     fail_msg("%s: line %d: %s", path, jerr.line, jerr.text);
-  it_server_start(&g.srv, g.data, g.work, NULL);
+  /* A dashboard directory for / and /ui/{file} (the real one is built
+   * with npm; its own test is tests/browser). */
+  char web[1100], file[1200];
+  it_path(web, sizeof web, g.work, "web");
+  mkdir(web, 0755);
+  snprintf(file, sizeof file, "%s/index.html", web);
+  FILE *f = fopen(file, "w");
+  assert_non_null(f);
+  fputs("<!doctype html><title>haven</title>\n", f);
+  fclose(f);
+  snprintf(file, sizeof file, "%s/app.js", web);
+  f = fopen(file, "w");
+  assert_non_null(f);
+  fputs("\"use strict\";\n", f);
+  fclose(f);
+  const char *const extra[] = {"--web", web, NULL};
+  it_server_start(&g.srv, g.data, g.work, extra);
   struct it_resp r;
   json_t *b = it_js("{'incidents':['oa-incident']}");
   it_send(&g.srv, "POST", g.coord, "/v1/adjudications", b, &r);
@@ -246,6 +264,7 @@ static const char *sample_id(const char *coll) {
       {"sites", "site-ru_1582"}, {"delineations", "del-2016-sdf-al-hasakeh"},
       {"areas", "sy07"},        {"movements", "oa-movement"},
       {"incidents", "oa-incident"}, {"bulletins", "coh-2016"},
+      {"ui", "app.js"},
   };
   for (size_t i = 0; i < sizeof ids / sizeof ids[0]; i++)
     if (strcmp(ids[i][0], coll) == 0)
@@ -553,6 +572,17 @@ static size_t check_reply(const char *what, json_t *op,
   json_t *schema = reply_schema(op, code);
   if (schema == NULL)
     return 0; /* text (metrics) or no body */
+  /* A response documented with several content types (the dashboard's
+   * files): one of its text types that the reply declares needs no JSON. */
+  const char *ct = r->headers ? strcasestr(r->headers, "content-type: ") : NULL;
+  json_t *content = json_object_get(reply_doc(op, code), "content");
+  const char *type;
+  json_t *v;
+  json_object_foreach(content, type, v) {
+    if (ct && strcmp(type, "application/json") != 0 &&
+        strncasecmp(ct + 14, type, strlen(type)) == 0)
+      return 0;
+  }
   if (r->json == NULL) {
     print_error("%s: a %ld reply that is not JSON\n", what, r->status);
     return 1;
@@ -608,6 +638,8 @@ static int call_once(const char *method, const char *tpath, json_t *op,
   /* The collection: the segment after /v1/. */
   if (strncmp(tpath, "/v1/", 4) == 0)
     sscanf(tpath + 4, "%63[^/{?]", coll);
+  else if (strncmp(tpath, "/ui/", 4) == 0)
+    snprintf(coll, sizeof coll, "ui");
   const char *brace = strchr(tpath, '{');
   if (brace && strcmp(coll, "tokens") == 0) {
     /* DELETE /v1/tokens/{id}: a token made for it. */
@@ -741,12 +773,14 @@ static int call_once(const char *method, const char *tpath, json_t *op,
     if (!ok || bad)
       return 1;
   }
-  /* The same without credentials: 401 as documented (/healthz: 200). */
+  /* The same without credentials: 401 as documented (/healthz and the
+   * dashboard's files: 200). */
   struct it_req anon = {.method = upper, .path = path, .src = it_fresh_src()};
   st = it_http(&g.srv, &anon, &r);
   size_t bad = 0;
-  if (strcmp(tpath, "/healthz") != 0 &&
-      (st != 401 || check_reply(what, op, &r) != 0)) {
+  int open = strcmp(tpath, "/healthz") == 0 || strcmp(tpath, "/") == 0 ||
+             strncmp(tpath, "/ui/", 4) == 0;
+  if (!open && (st != 401 || check_reply(what, op, &r) != 0)) {
     print_error("%s without a token: %s (expected a documented 401)\n", what,
                 it_show(&r));
     bad++;
