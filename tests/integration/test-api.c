@@ -230,7 +230,7 @@ static void test_not_found(void **state) {
                          "/v1",
                          "/v1/",
                          "/v1/nope",
-                         "/v1/tracks",
+                         "/v1/trackz",
                          "/v1/zones/nope",
                          "/v1/zones/nope/history",
                          "/v1/parties/nope/sponsors",
