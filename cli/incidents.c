@@ -17,8 +17,11 @@
 #include <haven/incsv.h>
 
 static const char USAGE[] =
-    "usage: haven [--as PARTY] [--json] incidents import --format FORMAT\n"
+    "usage: haven [--as PARTY] [--json] incidents import|convert --format "
+    "FORMAT\n"
     "                [--utc-offset +HH:MM] [--lag-days N] FILE...\n"
+    "import: into the store, all or nothing; convert: the incidents as one\n"
+    "GeoJSON FeatureCollection on stdout, nothing imported.\n"
     "FORMAT: ucdp (UCDP GED), acled (ACLED), syrian-archive (Syrian "
     "Archive's\n"
     "alleged-attacks files). --utc-offset: the offset the files' dates are "
@@ -167,8 +170,9 @@ static void progress(const char *file, size_t done, size_t total, void *ud) {
             done == total ? "\n" : "");
 }
 
-/* Reads every file, then imports them together. */
-static int import(struct cli *c, const struct args *a) {
+/* Reads every file, then imports them together — or, with convert, writes
+ * them as one FeatureCollection on stdout instead (nothing imported). */
+static int import(struct cli *c, const struct args *a, int convert) {
   struct hv_incsv_result *res = calloc(a->n_files, sizeof *res);
   json_t **docs = calloc(a->n_files, sizeof *docs);
   if (res == NULL || docs == NULL) {
@@ -186,12 +190,31 @@ static int import(struct cli *c, const struct args *a) {
     skipped += res[f].skipped;
   }
   struct hv_import_stats st = {0};
-  if (rc == HV_OK) {
+  if (rc == HV_OK)
     report(a, res);
+  if (rc == HV_OK && convert) {
+    json_t *all = json_array();
+    for (size_t f = 0; all && f < a->n_files; f++)
+      json_array_extend(all, json_object_get(docs[f], "features"));
+    json_t *fc = all ? json_pack("{s:s,s:o}", "type", "FeatureCollection",
+                                 "features", all)
+                     : NULL;
+    if (fc == NULL ||
+        json_dumpf(fc, stdout, JSON_COMPACT | JSON_REAL_PRECISION(10)) != 0)
+      rc = hv_error_set(&err, fc ? HV_EIO : HV_ENOMEM,
+                        "cannot write the features");
+    fputc('\n', stdout);
+    json_decref(fc);
+    for (size_t f = 0; f < a->n_files; f++)
+      hv_incsv_result_free(&res[f]);
+    free(res);
+    free(docs);
+    return rc == HV_OK ? 0 : cli_fail(rc, &err);
+  }
+  if (rc == HV_OK)
     rc = hv_db_import_docs(c->db, c->as, docs, (const char *const *)a->files,
                            a->n_files, isatty(2) ? progress : NULL, NULL, &st,
                            &err);
-  }
   if (rc != HV_OK) {
     cli_fail(rc, &err);
     fprintf(stderr, "haven: nothing was imported\n");
@@ -220,7 +243,8 @@ int cmd_incidents(struct cli *c, int argc, char **argv) {
     fputs(USAGE, stdout);
     return 0;
   }
-  if (argc < 2 || strcmp(argv[1], "import") != 0) {
+  int convert = argc >= 2 && strcmp(argv[1], "convert") == 0;
+  if (argc < 2 || (strcmp(argv[1], "import") != 0 && !convert)) {
     fputs(USAGE, stderr);
     return 2;
   }
@@ -230,5 +254,5 @@ int cmd_incidents(struct cli *c, int argc, char **argv) {
     return rc;
   if ((rc = cli_open(c)) != 0)
     return rc;
-  return import(c, &a);
+  return import(c, &a, convert);
 }

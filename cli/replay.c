@@ -34,8 +34,12 @@ static const char REPLAY_USAGE[] =
     "usage: haven [--data DIR] replay FILE [--party ID[,ID...]] "
     "[--class CLASS]\n"
     "                    [--translate DLON,DLAT] [--speed X] [--batch-ms MS]\n"
+    "                    [--start TIME] [--emit findings|positions]\n"
     "  FILE: OpenSky/traffic CSV (needs --party) or the generic layout\n"
-    "        asset,party,class,t,lon,lat,alt_m,ve_mps,vn_mps,vs_mps\n";
+    "        asset,party,class,t,lon,lat,alt_m,ve_mps,vn_mps,vs_mps\n"
+    "  --start: shift every time so that the first report is at TIME\n"
+    "  --emit positions: print the reports (time-ordered NDJSON, the body of\n"
+    "        POST /v1/positions) instead of running them through the engine\n";
 
 struct row {
   struct hv_position p;
@@ -147,20 +151,30 @@ static const char *party_of(struct assign *as, const char *asset,
 
 int cmd_replay(struct cli *c, int argc, char **argv) {
   const char *file = NULL, *party_opt = NULL, *class_opt = NULL;
+  const char *start_opt = NULL, *emit = "findings";
   double dlon = 0, dlat = 0, speed = 0, batch_ms = 1000;
   for (int i = 1; i < argc; i++) {
     const char *a = argv[i];
     const char *v = i + 1 < argc ? argv[i + 1] : NULL;
     int takes = strcmp(a, "--party") == 0 || strcmp(a, "--class") == 0 ||
                 strcmp(a, "--translate") == 0 || strcmp(a, "--speed") == 0 ||
-                strcmp(a, "--batch-ms") == 0;
+                strcmp(a, "--batch-ms") == 0 || strcmp(a, "--start") == 0 ||
+                strcmp(a, "--emit") == 0;
     if (takes && v == NULL) {
       fprintf(stderr, "haven: replay: %s needs a value\n%s", a, REPLAY_USAGE);
       return 2;
     }
     if (strcmp(a, "--party") == 0)
       party_opt = v;
-    else if (strcmp(a, "--class") == 0)
+    else if (strcmp(a, "--start") == 0)
+      start_opt = v;
+    else if (strcmp(a, "--emit") == 0) {
+      if (strcmp(v, "findings") != 0 && strcmp(v, "positions") != 0) {
+        fprintf(stderr, "haven: replay: --emit: findings or positions\n");
+        return 2;
+      }
+      emit = v;
+    } else if (strcmp(a, "--class") == 0)
       class_opt = v;
     else if (strcmp(a, "--translate") == 0) {
       char buf[128];
@@ -205,6 +219,9 @@ int cmd_replay(struct cli *c, int argc, char **argv) {
     fputs(REPLAY_USAGE, stderr);
     return 2;
   }
+  int64_t start_ms = 0;
+  if (start_opt && cli_time("--start", start_opt, &start_ms))
+    return 2;
   enum hv_asset_class cls = HV_ASSET_FIXED_WING;
   if (class_opt && hv_asset_class_parse(class_opt, &cls) != HV_OK) {
     fprintf(stderr,
@@ -416,9 +433,24 @@ int cmd_replay(struct cli *c, int argc, char **argv) {
             blank.n, invalid.n, SHOW_LINES);
   if (rows.n)
     qsort(rows.v, rows.n, sizeof *rows.v, row_cmp);
+  int64_t shift = start_opt && rows.n ? start_ms - rows.v[0].p.t_ms : 0;
   for (size_t i = 0; i < rows.n; i++) {
     rows.v[i].p.asset = rows.v[i].asset;
     rows.v[i].p.party = rows.v[i].party;
+    rows.v[i].p.t_ms += shift;
+  }
+  if (strcmp(emit, "positions") == 0) {
+    for (size_t i = 0; i < rows.n; i++) {
+      const struct hv_position *p = &rows.v[i].p;
+      printf("{\"asset\":\"%s\",\"party\":\"%s\",\"class\":\"%s\","
+             "\"t_ms\":%lld,\"lon\":%.6f,\"lat\":%.6f,\"alt_m\":%.1f,"
+             "\"ve_mps\":%.2f,\"vn_mps\":%.2f,\"vs_mps\":%.2f}\n",
+             p->asset, p->party, hv_asset_class_name(p->cls),
+             (long long)p->t_ms, p->lon, p->lat, p->alt_m, p->ve_mps,
+             p->vn_mps, p->vs_mps);
+    }
+    ret = ferror(stdout) ? 1 : 0;
+    goto done;
   }
 
   struct hv_error err = {0};
