@@ -11,14 +11,29 @@ function el(name, attrs, text) {
   return e;
 }
 
-// days: ['YYYY-MM-DD', ...]; series: [{key, label, color, values: [n per day]}]
-// (at most `maxSeries`, the rest summed as "others"). Returns an element.
-export function stackedBars({ title, days, series, maxSeries = 6 }) {
+// A chart's frame: a figure with its caption.
+function figure(title) {
   const wrap = document.createElement('figure');
   wrap.className = 'chart';
   const cap = document.createElement('figcaption');
   cap.textContent = title;
   wrap.appendChild(cap);
+  return wrap;
+}
+
+// Says in wrap why there is nothing to draw; returns wrap.
+function note(wrap, text) {
+  const p = document.createElement('p');
+  p.className = 'muted';
+  p.textContent = text;
+  wrap.appendChild(p);
+  return wrap;
+}
+
+// days: ['YYYY-MM-DD', ...]; series: [{key, label, color, values: [n per day]}]
+// (at most `maxSeries`, the rest summed as "others"). Returns an element.
+export function stackedBars({ title, days, series, maxSeries = 6 }) {
+  const wrap = figure(title);
   const total = (s) => s.values.reduce((a, b) => a + b, 0);
   let ss = series.filter((s) => total(s) > 0).sort((a, b) => total(b) - total(a));
   if (ss.length > maxSeries) {
@@ -28,11 +43,7 @@ export function stackedBars({ title, days, series, maxSeries = 6 }) {
       values: days.map((_, i) => rest.reduce((a, s) => a + s.values[i], 0)) });
   }
   if (!ss.length || !days.length) {
-    const p = document.createElement('p');
-    p.className = 'muted';
-    p.textContent = 'No violations in this period.';
-    wrap.appendChild(p);
-    return wrap;
+    return note(wrap, 'No violations in this period.');
   }
   const W = 340, H = 150, L = 30, B = 20, T = 6;
   const sums = days.map((_, i) => ss.reduce((a, s) => a + s.values[i], 0));
@@ -71,17 +82,9 @@ export function stackedBars({ title, days, series, maxSeries = 6 }) {
 
 // rows: [{label, cells: [status|null per column]}]; cols: ['YYYY-MM-DD']
 export function statusGrid({ title, cols, rows, colors }) {
-  const wrap = document.createElement('figure');
-  wrap.className = 'chart';
-  const cap = document.createElement('figcaption');
-  cap.textContent = title;
-  wrap.appendChild(cap);
+  const wrap = figure(title);
   if (!rows.length) {
-    const p = document.createElement('p');
-    p.className = 'muted';
-    p.textContent = 'No zone in force in this period.';
-    wrap.appendChild(p);
-    return wrap;
+    return note(wrap, 'No zone in force in this period.');
   }
   const L = 120, W = 340, rh = 20, T = 4, B = 18;
   const H = T + rows.length * rh + B;
