@@ -38,8 +38,9 @@ static const char SERVE_USAGE[] =
     "  --check-rate        deconfliction checks a party may make a minute "
     "(default 60)\n"
     "  --check-burst       ... and at once (default 20)\n"
-    "  --web       the dashboard's built files, served at / (default: web/\n"
-    "              next to the haven binary, when it is there)\n"
+    "  --web       the dashboard's built files, served at / without a token\n"
+    "              (every .html .js .css .json .svg .png .map .txt in DIR is;\n"
+    "              default: web/ next to the haven binary, when it is there)\n"
     "SIGTERM or SIGINT stops it after the requests in flight.\n";
 
 /* A whole number in [lo, hi] for option opt, or -1 after printing why. */

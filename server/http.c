@@ -187,6 +187,14 @@ static enum MHD_Result respond(struct hv__req *r) {
   }
   MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, ct);
   MHD_add_response_header(resp, MHD_HTTP_HEADER_CACHE_CONTROL, "no-store");
+  /* The dashboard and the API alike: types as declared, never framed, and
+   * the page runs only its own scripts and talks only to this server. */
+  MHD_add_response_header(resp, "X-Content-Type-Options", "nosniff");
+  MHD_add_response_header(resp, "X-Frame-Options", "DENY");
+  MHD_add_response_header(resp, "Content-Security-Policy",
+                          "default-src 'self'; img-src 'self' data:; "
+                          "style-src 'self' 'unsafe-inline'; "
+                          "frame-ancestors 'none'");
   if (r->status == 405 && r->allow[0])
     MHD_add_response_header(resp, MHD_HTTP_HEADER_ALLOW, r->allow);
   if (r->status == 429 && r->retry_after[0])

@@ -9,7 +9,7 @@
 // HAVEN_ARTIFACTS (screenshots; default $HAVEN_SCRATCH_DIR/screenshots),
 // CHROMIUM (default /usr/bin/chromium), HAVEN_INCIDENTS (the UCDP CSV;
 // default $HAVEN_SHARED_DATA/conflict/ucdp_ged_syria_2016_2018_2019.csv;
-// skipped when absent). playwright-core is resolved from web/node_modules.
+// required). playwright-core is resolved from web/node_modules.
 //
 // Steps (a screenshot after each, NN-name.png): log in as the coordinator;
 // the scenario's 6 zones drawn at 2018-01-01; a live alert from positions
@@ -65,10 +65,10 @@ async function main() {
   execFileSync(MKSCN, [join(SRC, 'data', 'src'), 'scenario'], { cwd: W, stdio: 'ignore' });
   const scn = readdirSync(join(W, 'scenario')).filter((f) => f.endsWith('.geojson')).map((f) => join(W, 'scenario', f));
   haven('import', join(SRC, 'data/scenario/registry.json'), join(SRC, 'data/scenario/corridors.geojson'), ...scn);
-  if (existsSync(UCDP)) {
-    haven('incidents', 'import', '--format', 'ucdp', '--utc-offset', '+02:00', UCDP);
-    haven('adjudicate');
-  }
+  // Real incidents are part of what is checked (density, charts): required.
+  if (!existsSync(UCDP)) throw new Fail(`${UCDP} is missing (set HAVEN_SHARED_DATA or HAVEN_INCIDENTS)`);
+  haven('incidents', 'import', '--format', 'ucdp', '--utc-offset', '+02:00', UCDP);
+  haven('adjudicate');
   const token = (party, role) => haven('token', 'create', '--party', party, '--role', role).match(/hv1\.[A-Za-z0-9_.-]+/)[0];
   const tok = { coordinator: token('coordinator', 'coordinator'), ru: token('ru', 'party'), us: token('us', 'party') };
   log('store ready');
@@ -279,7 +279,8 @@ async function main() {
 
 function stop() {
   return new Promise((res) => {
-    if (!server || server.exitCode !== null) return res();
+    if (!server || server.exitCode !== null || server.signalCode !== null)
+      return res();
     server.on('exit', res);
     server.kill('SIGTERM');
     setTimeout(() => { server.kill('SIGKILL'); }, 5000).unref();

@@ -315,12 +315,17 @@ $('#tl-today').addEventListener('click', () => setDate(todayUtc(), { now: true }
 $('#login-form').addEventListener('submit', async (e) => {
   e.preventDefault();
   const token = $('#token').value.trim();
+  const button = $('#login-form button[type=submit]');
+  if (button.disabled) return; // a login is under way
   $('#login-error').textContent = '';
+  button.disabled = true;
   try {
     await login(token);
   } catch (err) {
     logout();
     $('#login-error').textContent = err.status === 401 ? 'This token is not valid (unknown or revoked).' : `Could not log in: ${err.message}`;
+  } finally {
+    button.disabled = false;
   }
 });
 $('#logout').addEventListener('click', () => logout());
@@ -346,11 +351,13 @@ async function login(token) {
   loadParties();
   loadTimeLayers();
   loadTracks();
+  clearInterval(state.tracksTimer);
   state.tracksTimer = setInterval(loadTracks, 3000);
 }
 
 // Drops the token and everything shown with it.
 function logout() {
+  clearTimeout(timeTimer);
   if (state.streamAbort) state.streamAbort.abort();
   state.streamAbort = null;
   clearInterval(state.tracksTimer);
@@ -383,10 +390,14 @@ function logout() {
 function openStream() {
   return new Promise((resolve, reject) => {
     let opened = false;
+    // One stream at a time: a newer one (a second login, a reconnect)
+    // ends the older, and events of an ended one are dropped.
+    if (state.streamAbort) state.streamAbort.abort();
     const ctl = new AbortController();
     state.streamAbort = ctl;
     const params = state.lastSeq != null ? { since: state.lastSeq } : {};
     api.stream(params, (ev) => {
+      if (state.streamAbort !== ctl) return;
       if (ev.event === 'open') {
         opened = true;
         $('#stream-state').textContent = 'live: receiving findings as they are recorded';
@@ -443,7 +454,7 @@ function addAlert(f) {
     <div>${esc(who)}</div><div class="muted">${esc(f.reason || '')}</div>${where ? `<div class="muted">${esc(where)} — click to show</div>` : ''}`;
   if (where) {
     const ring = L.circleMarker([f.lat, f.lon], { pane: 'alertsPane', radius: 11, color: SEVERE.has(f.kind) ? '#d50000' : '#ff6f00', weight: 3, fill: false, className: 'hv-alert' })
-      .bindTooltip(`${FINDING_LABEL[f.kind] || f.kind}: ${esc(who)}`);
+      .bindTooltip(`${esc(FINDING_LABEL[f.kind] || f.kind)}: ${esc(who)}`);
     layers.alerts.addLayer(ring);
     const rings = layers.alerts.getLayers();
     if (rings.length > 100) layers.alerts.removeLayer(rings[0]);
@@ -516,9 +527,10 @@ function centerOf(layer) {
 
 let timeSeq = 0;
 async function loadTimeLayers() {
+  if (!state.who) return;
   const my = ++timeSeq;
   const at = endOfDay(state.date);
-  $('#zones-at').textContent = `at ${state.date}`;
+  $('#zones-at').textContent = `at ${state.date} (loading…)`;
   try {
     const [zones, status, corridors, sites, movements, areas, dels] = await Promise.all([
       api.all('/v1/zones', { at }),
@@ -539,8 +551,13 @@ async function loadTimeLayers() {
     if (areas) drawAreas(areas);
     drawDelineations(dels);
     requestAnimationFrame(declutter);
+    $('#zones-at').textContent = `at ${state.date}`;
   } catch (err) {
-    if (err instanceof ApiError && err.status === 401) logout();
+    if (err instanceof ApiError && err.status === 401) return logout();
+    // Never leave another date's map under this date: say so, and clear it.
+    if (my !== timeSeq || !state.who) return;
+    for (const k of ['zones', 'corridors', 'sites', 'movements', 'labels']) layers[k].clearLayers();
+    $('#zones-at').textContent = `at ${state.date}: could not load (${err.message}); move the date to retry`;
   }
   loadIncidents();
   if (activeTab === 'charts') loadCharts();
@@ -595,7 +612,7 @@ function drawCorridors(items, at) {
     const p = f.properties;
     const open = corridorOpen(p, at);
     const g = L.geoJSON(f, { pane: 'linesPane', style: { color: open ? CORRIDOR.open : CORRIDOR.closed, weight: 5, dashArray: open ? null : '8 6', className: 'hv-corridor' } });
-    const win = (p.windows || []).map((w) => `${w.from.slice(0, 16)} – ${w.to.slice(0, 16)}`).join('<br>');
+    const win = (p.windows || []).map((w) => `${esc(w.from.slice(0, 16))} – ${esc(w.to.slice(0, 16))}`).join('<br>');
     g.bindTooltip(`<b>${esc(p.name)}</b><br>${open ? 'open' : 'closed'} (status ${esc(p.status)})${win ? '<br>windows:<br>' + win : ''}`, { sticky: true });
     layers.corridors.addLayer(g);
     const li = document.createElement('li');
