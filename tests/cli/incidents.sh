@@ -2,6 +2,8 @@
 # incidents.sh — the incident commands on the bundled scenario and the real
 # UCDP GED file (../shared/data/conflict):
 #
+# - `haven incidents convert` writes the 10,979 incidents as GeoJSON and
+#   imports nothing;
 # - `haven incidents import --format ucdp --utc-offset +02:00` imports all
 #   10,979 rows and lists the unresolved actor names on stderr;
 # - `haven adjudicate` records one answer per incident, and nothing the
@@ -55,6 +57,20 @@ haven() { "$HAVEN_BIN" --data "$W/data" "$@"; }
 haven import "$HAVEN_SOURCE_DIR/data/scenario/registry.json" \
   "$HAVEN_SOURCE_DIR/data/scenario/corridors.geojson" scenario/*.geojson \
   >/dev/null || fail "import"
+
+# Convert: the same incidents as GeoJSON, nothing imported.
+run haven incidents convert --format ucdp --utc-offset +02:00 "$UCDP"
+[[ $rc == 0 ]] || fail "convert: exit $rc"
+python3 -c 'import json; d = json.load(open("out.txt"))
+assert d["type"] == "FeatureCollection" and len(d["features"]) == 10979
+f = [x for x in d["features"] if x["id"] == "ucdp-216746"][0]
+assert f["properties"]["time"] == "2016-03-01T00:00:00+02:00", f
+assert f["properties"]["sides"] == ["syr-gov", "syr-opposition"], f' ||
+  fail "convert: not the 10979 incidents"
+grep -q 'resolve to no party' err.txt || fail "convert: no unresolved names"
+run haven --json list incidents
+[[ $(python3 -c 'import json; print(len(json.load(open("out.txt"))))') == 0 ]] ||
+  fail "convert imported something"
 
 # Import.
 run haven incidents import --format ucdp --utc-offset +02:00 "$UCDP"
