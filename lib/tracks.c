@@ -970,8 +970,11 @@ static size_t build_states(const struct hv_tracks *tr, int64_t t_ms,
   const double m_per_deg = HV_SEP_EARTH_RADIUS_M * RAD;
   for (size_t i = 0; i < tr->n; i++) {
     const struct asset *a = &tr->a[i];
+    /* Only aircraft whose last report is near the pass's time, before it
+     * or after it (a batch may be of another time than the last one). */
     if (a->t_ms == INT64_MIN || !is_aircraft((enum hv_asset_class)a->cls) ||
-        t_ms - a->t_ms > HV_TRACKS_STALE_MS)
+        t_ms - a->t_ms > HV_TRACKS_STALE_MS ||
+        a->t_ms - t_ms > HV_TRACKS_STALE_MS)
       continue;
     double dt = (double)(t_ms - a->t_ms) / 1000.0;
     double lat = a->lat + a->vn * dt / m_per_deg;
@@ -1187,7 +1190,7 @@ static int separation(struct hv_tracks *tr, int64_t t_ms,
   size_t cap = tr->n ? tr->n : 1;
   struct hv_state *st = malloc(cap * sizeof *st);
   uint32_t *idx = malloc(cap * sizeof *idx);
-  uint64_t *keys = NULL;
+  uint64_t *keys = NULL, *kept = NULL;
   struct hv_sep_params maxp;
   rc = HV_ENOMEM;
   if (st == NULL || idx == NULL || sep_begin(tr, t_ms, &maxp) != HV_OK)
@@ -1204,6 +1207,12 @@ static int separation(struct hv_tracks *tr, int64_t t_ms,
    * keys[j] is the key of conf.v[j]. */
   for (size_t i = 0; i < nk; i++)
     keys[i] = (uint64_t)idx[tr->conf.v[i].a] << 32 | idx[tr->conf.v[i].b];
+  /* Pairs in conflict at a later time than this pass (a batch of an
+   * earlier time): not judged by it, kept as they are. */
+  kept = tr->n_pairs ? malloc(tr->n_pairs * sizeof *kept) : NULL;
+  size_t n_kept = 0;
+  if (tr->n_pairs && kept == NULL)
+    goto done;
   size_t i = 0, j = 0;
   while (i < tr->n_pairs || j < nk) {
     uint64_t old = i < tr->n_pairs ? tr->pairs[i] : UINT64_MAX;
@@ -1217,6 +1226,12 @@ static int separation(struct hv_tracks *tr, int64_t t_ms,
     uint64_t key = resolved ? old : now;
     const struct asset *a = &tr->a[key >> 32], *b = &tr->a[key & 0xffffffffu];
     struct hv_finding *f;
+    if (resolved && (a->t_ms - t_ms > HV_TRACKS_STALE_MS ||
+                     b->t_ms - t_ms > HV_TRACKS_STALE_MS)) {
+      kept[n_kept++] = old;
+      i++;
+      continue;
+    }
     if (resolved) {
       f = push(tr, out, HV_FIND_SEPARATION_RESOLVED, a->id, a->party,
                (enum hv_asset_class)a->cls, t_ms, a->lon, a->lat, a->alt_m);
@@ -1255,6 +1270,18 @@ static int separation(struct hv_tracks *tr, int64_t t_ms,
     copy_id(f->other_party, tr->parties[b->party]);
     f->obj_id[0] = '\0';
   }
+  if (n_kept) { /* merge the kept pairs in, both lists sorted */
+    uint64_t *all = malloc((nk + n_kept) * sizeof *all);
+    if (all == NULL)
+      goto done;
+    size_t x = 0, y = 0, z = 0;
+    while (x < nk || y < n_kept)
+      all[z++] = y >= n_kept || (x < nk && keys[x] < kept[y]) ? keys[x++]
+                                                               : kept[y++];
+    free(keys);
+    keys = all;
+    nk += n_kept;
+  }
   free(tr->pairs);
   tr->pairs = keys;
   tr->n_pairs = tr->cap_pairs = nk;
@@ -1263,6 +1290,7 @@ static int separation(struct hv_tracks *tr, int64_t t_ms,
 done:
   if (rc == HV_ENOMEM)
     rc = hv_error_set(err, rc, "tracks: out of memory in the separation pass");
+  free(kept);
   free(keys);
   free(st);
   free(idx);

@@ -57,8 +57,9 @@ extern "C" {
 /* A report more than this after the newest report the engine has seen is
  * implausible (a time far in the future). */
 #define HV_TRACKS_FUTURE_MS (5 * 60 * 1000)
-/* Aircraft whose last report is older than this, at the time of a
- * separation pass, are left out of it (landed or out of coverage). */
+/* Aircraft whose last report is further than this from the time of a
+ * separation pass — older (landed or out of coverage), or newer (the batch
+ * is of an earlier time) — are left out of it. */
 #define HV_TRACKS_STALE_MS (60 * 1000)
 /* Below this altitude (m) an aircraft counts as armed near protected sites
  * and corridors. */
@@ -239,7 +240,7 @@ int hv_tracks_set_history(struct hv_tracks *tr, unsigned n);
 /*
  * The states a separation pass at t_ms would use: every aircraft (fixed
  * wing, rotary, uav) whose last report is at most HV_TRACKS_STALE_MS before
- * t_ms, extrapolated at constant velocity to t_ms; party = an index per
+ * or after t_ms, extrapolated at constant velocity to t_ms; party = an index per
  * distinct party. *states (malloc'd, caller frees) and *assets (malloc'd
  * array of n asset ids pointing into the engine; caller frees the array)
  * get n entries, in engine order. Errors: HV_ENOMEM.

@@ -258,6 +258,61 @@ static void test_findings_need_to_know(void **state) {
   json_decref(all);
 }
 
+/* The assets of GET /v1/tracks[query] as token, "asset:party" joined by
+ * spaces, into buf. */
+static void tracks(const char *token, const char *query, char *buf,
+                   size_t size) {
+  char path[128];
+  snprintf(path, sizeof path, "/v1/tracks%s", query);
+  struct it_resp r;
+  assert_int_equal(it_get(&g.srv, token, path, &r), 200);
+  size_t i, used = 0;
+  json_t *t;
+  buf[0] = '\0';
+  json_array_foreach(json_object_get(r.json, "items"), i, t) {
+    used += (size_t)snprintf(buf + used, used < size ? size - used : 0,
+                             "%s%s:%s", used ? " " : "", it_jstr(t, "asset"),
+                             it_jstr(t, "party"));
+    /* Heading from the velocity: due east is 90 degrees. */
+    double h = json_number_value(json_object_get(t, "heading_deg"));
+    if (strcmp(it_jstr(t, "asset"), "TRK-SYR") == 0 && (h < 89.9 || h > 90.1))
+      fail_msg("heading %g, not 90: %s", h, it_show(&r));
+  }
+  it_resp_free(&r);
+}
+
+/* The live picture, as each may see it: a party its own assets only, the
+ * coordinator every asset (or one party's with ?party). */
+static void test_tracks_need_to_know(void **state) {
+  (void)state;
+  char a[512], b[512], body[1200];
+  rep(a, sizeof a, "TRK-SYR", "syr-gov", "2016-03-01T10:00:00Z", 37.5, 35.5,
+      NULL);
+  rep(b, sizeof b, "TRK-SNA", "sna", "2016-03-01T10:00:00Z", 37.0, 36.4, NULL);
+  snprintf(body, sizeof body, "[%s,%s]", a, b);
+  struct it_resp r;
+  if (post(g.coord, body, NULL, &r) != 200)
+    fail_msg("POST /v1/positions: %s", it_show(&r));
+  it_resp_free(&r);
+  char seen[4096];
+  tracks(g.syr, "", seen, sizeof seen);
+  assert_non_null(strstr(seen, "TRK-SYR:syr-gov"));
+  assert_null(strstr(seen, "TRK-SNA"));
+  assert_null(strstr(seen, ":sna"));
+  tracks(g.sna, "", seen, sizeof seen);
+  assert_non_null(strstr(seen, "TRK-SNA:sna"));
+  assert_null(strstr(seen, "syr-gov"));
+  tracks(g.coord, "", seen, sizeof seen);
+  assert_non_null(strstr(seen, "TRK-SYR:syr-gov"));
+  assert_non_null(strstr(seen, "TRK-SNA:sna"));
+  tracks(g.coord, "?party=sna", seen, sizeof seen);
+  assert_non_null(strstr(seen, "TRK-SNA:sna"));
+  assert_null(strstr(seen, "syr-gov"));
+  /* A party asking for another's: nothing (its own filter, not a leak). */
+  tracks(g.syr, "?party=sna", seen, sizeof seen);
+  assert_string_equal(seen, "");
+}
+
 static void test_verify_and_restart(void **state) {
   (void)state;
   struct it_resp r;
@@ -284,6 +339,7 @@ int main(void) {
       cmocka_unit_test(test_other_party_forbidden),
       cmocka_unit_test(test_malformed),
       cmocka_unit_test(test_findings_need_to_know),
+      cmocka_unit_test(test_tracks_need_to_know),
       cmocka_unit_test(test_verify_and_restart),
   };
   return cmocka_run_group_tests(tests, setup, teardown);

@@ -541,6 +541,47 @@ static void test_separation(void **state) {
   hv_tracks_free(tr);
 }
 
+/* A batch of an earlier time than other aircraft's last reports: those are
+ * left out of its pass (they are not extrapolated back by hours, off the
+ * globe), and the batch's own pair is judged. */
+static void test_separation_earlier_batch(void **state) {
+  struct ctx *c = *state;
+  struct hv_tracks *tr = engine(c);
+  struct hv_findings f = {0};
+  struct hv_error err = {0};
+  struct hv_position b[2];
+  /* Ten years later, far away. */
+  head_on(b, "us", "ru", "late1", "late2", T0 + 10LL * 365 * 86400000, 1);
+  b[0].lat += 2.0;
+  b[1].lat += 2.0;
+  assert_int_equal(hv_tracks_ingest(tr, b, 2, &f, &err), HV_OK);
+  f.n = 0;
+  /* Now a pair at T0: the pass at T0 leaves the later pair out. */
+  head_on(b, "us", "ru", "early1", "early2", T0, 1);
+  int rc = hv_tracks_ingest(tr, b, 2, &f, &err);
+  if (rc != HV_OK)
+    fail_msg("earlier batch: %s: %s", hv_err_name(rc), err.msg);
+  assert_int_equal(count(&f, HV_FIND_SEPARATION_CONFLICT, NULL), 1);
+  assert_int_equal(count(&f, HV_FIND_SEPARATION_RESOLVED, NULL), 0);
+  assert_string_equal(f.v[0].asset, "early1");
+  /* The later pair's conflict was kept as it was: back at its time, still
+   * converging, it is not raised again (the earlier pair, ten years stale
+   * at this pass, is resolved). */
+  f.n = 0;
+  head_on(b, "us", "ru", "late1", "late2",
+          T0 + 10LL * 365 * 86400000 + 10000, 1);
+  b[0].lat += 2.0;
+  b[1].lat += 2.0;
+  b[0].lon += 2000.0 / (M_PER_DEG * cos(37.5 * RAD));
+  b[1].lon -= 2000.0 / (M_PER_DEG * cos(37.5 * RAD));
+  assert_int_equal(hv_tracks_ingest(tr, b, 2, &f, &err), HV_OK);
+  assert_int_equal(count(&f, HV_FIND_SEPARATION_CONFLICT, NULL), 0);
+  assert_int_equal(count(&f, HV_FIND_SEPARATION_RESOLVED, NULL), 1);
+  assert_string_equal(f.v[0].asset, "early1");
+  hv_findings_free(&f);
+  hv_tracks_free(tr);
+}
+
 /* ---- separation minima per agreement
  * ------------------------------------------------ */
 
@@ -1291,6 +1332,7 @@ int main(void) {
       cmocka_unit_test(test_implausible),
       cmocka_unit_test(test_malformed_batch),
       cmocka_unit_test(test_separation),
+      cmocka_unit_test(test_separation_earlier_batch),
       cmocka_unit_test(test_separation_agreement_minima),
       cmocka_unit_test(test_separation_agreement_lookahead),
       cmocka_unit_test(test_separation_two_agreements),
