@@ -16,42 +16,9 @@
 #
 # Needs: HAVEN_BIN, HAVEN_MKSCENARIO, HAVEN_SOURCE_DIR, HAVEN_SCRATCH_DIR;
 # python3 (to edit receipts).
-set -euo pipefail
-
-: "${HAVEN_BIN:?HAVEN_BIN must name the haven binary}"
-: "${HAVEN_MKSCENARIO:?HAVEN_MKSCENARIO must name mkscenario}"
-: "${HAVEN_SOURCE_DIR:?}"
-: "${HAVEN_SCRATCH_DIR:?}"
-
-W="$HAVEN_SCRATCH_DIR/work.$$"
-rm -rf -- "$W"
-mkdir -p -- "$W"
-cd -- "$W"
-
-fail() {
-  echo "FAIL: $*" >&2
-  for f in out.txt err.txt; do
-    [[ -f $f ]] && { echo "--- $f" >&2; cat "$f" >&2; }
-  done
-  exit 1
-}
-
-rc=0
-run() {
-  set +e
-  "$@" >out.txt 2>err.txt
-  rc=$?
-  set -e
-}
-
-haven() { "$HAVEN_BIN" --data "$W/data" "$@"; }
+source "$(dirname "${BASH_SOURCE[0]}")/common.bash"
 entries() { haven ledger show | wc -l; }
-
-"$HAVEN_MKSCENARIO" "$HAVEN_SOURCE_DIR/data/src" scenario >/dev/null 2>&1 ||
-  fail "mkscenario"
-haven import "$HAVEN_SOURCE_DIR/data/scenario/registry.json" \
-  "$HAVEN_SOURCE_DIR/data/scenario/corridors.geojson" scenario/*.geojson \
-  >/dev/null || fail "import"
+load_scenario
 
 op() { # kind lon lat radius -> a planned operation in June 2017
   printf '{"kind":"%s","geometry":{"type":"Point","coordinates":[%s,%s]},'\

@@ -14,43 +14,9 @@
 #
 # Needs: HAVEN_BIN, HAVEN_MKSCENARIO, HAVEN_SOURCE_DIR, HAVEN_SCRATCH_DIR,
 # HAVEN_SHARED_DATA; python3.
-set -euo pipefail
-
-: "${HAVEN_BIN:?HAVEN_BIN must name the haven binary}"
-: "${HAVEN_MKSCENARIO:?HAVEN_MKSCENARIO must name mkscenario}"
-: "${HAVEN_SOURCE_DIR:?}"
-: "${HAVEN_SCRATCH_DIR:?}"
-SHARED=${HAVEN_SHARED_DATA:-$HAVEN_SOURCE_DIR/../shared/data}
+source "$(dirname "${BASH_SOURCE[0]}")/common.bash"
 ADSB="$SHARED/aircraft/traffic_switzerland.csv"
-
-W="$HAVEN_SCRATCH_DIR/work.$$"
-rm -rf -- "$W"
-mkdir -p -- "$W"
-cd -- "$W"
-
-fail() {
-  echo "FAIL: $*" >&2
-  for f in out.txt err.txt; do
-    [[ -f $f ]] && { echo "--- $f" >&2; head -20 "$f" >&2; }
-  done
-  exit 1
-}
-
-rc=0
-run() {
-  set +e
-  "$@" >out.txt 2>err.txt
-  rc=$?
-  set -e
-}
-
-haven() { "$HAVEN_BIN" --data "$W/data" "$@"; }
-
-"$HAVEN_MKSCENARIO" "$HAVEN_SOURCE_DIR/data/src" scenario >/dev/null 2>&1 ||
-  fail "mkscenario"
-haven import "$HAVEN_SOURCE_DIR/data/scenario/registry.json" \
-  "$HAVEN_SOURCE_DIR/data/scenario/corridors.geojson" scenario/*.geojson \
-  >/dev/null || fail "import"
+load_scenario
 
 # Generic layout: head-on at 9,000 m, 20 km apart, 200 m/s each.
 {
