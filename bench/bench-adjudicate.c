@@ -67,6 +67,7 @@
 #include <string.h>
 
 #include "bench-util.h"
+#include "scenario.h"
 
 #define N_INCIDENTS 1000000L
 #define N_SAMPLE 20000L
@@ -228,29 +229,21 @@ static int notify_sites(struct hv_db *db) {
 static int build_store(struct hv_db *db, const char *src, const char *scn,
                        const char *shared) {
   struct hv_error err = {0};
-  char p[7][4200];
-  snprintf(p[0], sizeof p[0], "%s/data/scenario/registry.json", src);
-  snprintf(p[1], sizeof p[1], "%s/areas.geojson", scn);
-  snprintf(p[2], sizeof p[2], "%s/zones.geojson", scn);
-  snprintf(p[3], sizeof p[3], "%s/sites.geojson", scn);
-  snprintf(p[4], sizeof p[4], "%s/delineations.geojson", scn);
-  snprintf(p[5], sizeof p[5], "%s/data/scenario/corridors.geojson", src);
-  snprintf(p[6], sizeof p[6], "%s/%s", shared, UCDP_FILE);
-  const char *paths[6] = {p[0], p[1], p[2], p[3], p[4], p[5]};
+  char ucdp[4200];
+  snprintf(ucdp, sizeof ucdp, "%s/%s", shared, UCDP_FILE);
   double t0 = now_s();
-  if (hv_db_import(db, HV_COORDINATOR, paths, 6, NULL, NULL, NULL, &err) !=
-      HV_OK) {
+  if (import_scenario(db, src, scn, &err) != HV_OK) {
     fprintf(stderr, "bench-adjudicate: scenario: %s\n", err.msg);
     return -1;
   }
   double t1 = now_s();
   struct hv_incsv_result res = {0};
-  if (hv_incsv_read(db, HV_INCSV_UCDP, p[6], NULL, &res, &err) != HV_OK) {
+  if (hv_incsv_read(db, HV_INCSV_UCDP, ucdp, NULL, &res, &err) != HV_OK) {
     fprintf(stderr, "bench-adjudicate: %s\n", err.msg);
     return -1;
   }
   double t2 = now_s();
-  const char *names[1] = {p[6]};
+  const char *names[1] = {ucdp};
   struct hv_import_stats st = {0};
   int rc = hv_db_import_docs(db, HV_COORDINATOR, &res.features, names, 1, NULL,
                              NULL, &st, &err);

@@ -65,6 +65,7 @@
 #include "zones-gen.h"
 
 #include "bench-util.h"
+#include "scenario.h"
 
 #define N_SITES 100000
 #define N_ZONES 10000
@@ -515,15 +516,7 @@ int main(int argc, char **argv) {
     printf("store: reused from %s/db\n", scratch);
     goto built;
   }
-  snprintf(p[0], sizeof p[0], "%s/data/scenario/registry.json", src);
-  snprintf(p[1], sizeof p[1], "%s/areas.geojson", scn);
-  snprintf(p[2], sizeof p[2], "%s/zones.geojson", scn);
-  snprintf(p[3], sizeof p[3], "%s/sites.geojson", scn);
-  snprintf(p[4], sizeof p[4], "%s/delineations.geojson", scn);
-  snprintf(p[5], sizeof p[5], "%s/data/scenario/corridors.geojson", src);
-  const char *paths[8] = {p[0], p[1], p[2], p[3], p[4], p[5]};
-  if (hv_db_import(db, HV_COORDINATOR, paths, 6, NULL, NULL, NULL, &err) !=
-      HV_OK) {
+  if (import_scenario(db, src, scn, &err) != HV_OK) {
     fprintf(stderr, "bench-check: scenario: %s\n", err.msg);
     return 1;
   }

@@ -20,14 +20,28 @@ static void json_line(json_t *j) {
   json_decref(j);
 }
 
-/* Parses "--name value" options listed in names into vals (same order);
- * returns the index of the first non-option argument, or -1 after printing
- * why (usage). */
+/* Parses argv[from..argc): "--name value" for the names listed (into vals,
+ * same order) and "--flag" for the flags listed (set[k] = 1), in any order
+ * among the other arguments, which are moved, in their order, to
+ * argv[from..]. Returns how many those are, or -1 after printing why and
+ * usage. */
 static int options(int argc, char **argv, int from, const char *const *names,
-                   const char **vals, const char *usage) {
-  int i = from;
-  for (; i < argc && strncmp(argv[i], "--", 2) == 0; i++) {
+                   const char **vals, const char *const *flags, int *set,
+                   const char *usage) {
+  int n = 0;
+  for (int i = from; i < argc; i++) {
+    if (strncmp(argv[i], "--", 2) != 0) {
+      argv[from + n++] = argv[i];
+      continue;
+    }
     size_t k = 0;
+    while (flags && flags[k] && strcmp(flags[k], argv[i] + 2) != 0)
+      k++;
+    if (flags && flags[k]) {
+      set[k] = 1;
+      continue;
+    }
+    k = 0;
     while (names[k] && strcmp(names[k], argv[i] + 2) != 0)
       k++;
     if (names[k] == NULL || i + 1 >= argc) {
@@ -37,7 +51,22 @@ static int options(int argc, char **argv, int from, const char *const *names,
     }
     vals[k] = argv[++i];
   }
-  return i;
+  return n;
+}
+
+/* --at TIME (default now) and a number of days option (days_opt, given as
+ * days_text; NULL: *ms stays) into *at and *ms. 0, or 2 after printing
+ * why. */
+static int at_and_days(const char *at_text, const char *days_opt,
+                       const char *days_text, int64_t *at, int64_t *ms) {
+  double days;
+  *at = hv_time_now_ms();
+  if ((at_text && cli_time("--at", at_text, at)) ||
+      (days_text && cli_number(days_opt, days_text, &days)))
+    return 2;
+  if (days_text)
+    *ms = (int64_t)(days * 86400000.0);
+  return 0;
 }
 
 static const char ADJUDICATE_USAGE[] =
@@ -98,10 +127,10 @@ int cmd_adjudications(struct cli *c, int argc, char **argv) {
       "format", "agreement", "class", "party", "guarantor",
       "zone",   "area",      "from",  "to",    NULL};
   const char *v[9] = {0};
-  int i = options(argc, argv, 1, names, v, EXPORT_USAGE);
-  if (i < 0)
+  int n = options(argc, argv, 1, names, v, NULL, NULL, EXPORT_USAGE);
+  if (n < 0)
     return 2;
-  if (i < argc) {
+  if (n > 0) {
     fputs(EXPORT_USAGE, stderr);
     return 2;
   }
@@ -135,11 +164,12 @@ int cmd_adjudications(struct cli *c, int argc, char **argv) {
     return rc;
   struct hv_principal who = hv_check_principal(c->db, c->as);
   struct hv_error err = {0};
-  size_t n;
-  rc = hv_db_adjudications_write(c->db, &who, &f, fmt, stdout, &n, &err);
+  size_t written;
+  rc = hv_db_adjudications_write(c->db, &who, &f, fmt, stdout, &written,
+                                 &err);
   if (rc != HV_OK)
     return cli_fail(rc, &err);
-  fprintf(stderr, "haven: %zu incidents\n", n);
+  fprintf(stderr, "haven: %zu incidents\n", written);
   return 0;
 }
 
@@ -159,10 +189,10 @@ int cmd_review(struct cli *c, int argc, char **argv) {
   static const char *const names[] = {"text", "party", "deadline", "outcome",
                                       "duplicate-of", NULL};
   const char *v[5] = {0};
-  int i = options(argc, argv, 4, names, v, REVIEW_USAGE);
-  if (i < 0)
+  int n = options(argc, argv, 4, names, v, NULL, NULL, REVIEW_USAGE);
+  if (n < 0)
     return 2;
-  if (i < argc) {
+  if (n > 0) {
     fputs(REVIEW_USAGE, stderr);
     return 2;
   }
@@ -231,50 +261,25 @@ static const char STATUS_USAGE[] =
 int cmd_status(struct cli *c, int argc, char **argv) {
   static const char *const names[] = {"at", "window-days", NULL};
   const char *v[2] = {0};
-  /* Options and zones in any order: the zones are moved to the end. */
-  char **zones = calloc((size_t)argc + 1, sizeof *zones);
-  if (zones == NULL)
-    return cli_fail(HV_ENOMEM, NULL);
-  int nz = 0;
-  for (int k = 1; k < argc; k++) {
-    if (strncmp(argv[k], "--", 2) != 0) {
-      zones[nz++] = argv[k];
-      continue;
-    }
-    int j = options(k + 2 <= argc ? k + 2 : argc, argv, k, names, v,
-                    STATUS_USAGE);
-    if (j < 0) {
-      free(zones);
-      return 2;
-    }
-    k = j - 1;
-  }
-  for (int k = 0; k < nz; k++)
-    argv[argc - nz + k] = zones[k];
-  free(zones);
-  int i = argc - nz;
-  int64_t at = hv_time_now_ms();
-  struct hv_status_params p = hv_status_params_default();
-  double days;
-  if ((v[0] && cli_time("--at", v[0], &at)) ||
-      (v[1] && cli_number("--window-days", v[1], &days)))
+  int n = options(argc, argv, 1, names, v, NULL, NULL, STATUS_USAGE);
+  if (n < 0)
     return 2;
-  if (v[1])
-    p.window_ms = (int64_t)(days * 86400000.0);
+  char **zones = argv + 1; /* the n zones named */
+  int64_t at;
+  struct hv_status_params p = hv_status_params_default();
+  if (at_and_days(v[0], "--window-days", v[1], &at, &p.window_ms))
+    return 2;
   int rc = cli_open(c);
   if (rc)
     return rc;
-  size_t n = (size_t)(argc - i);
-  for (size_t k = 0; k < (n ? n : hv_db_count(c->db, HV_ZONE)); k++) {
-    const struct hv_object *z =
-        n ? hv_db_get(c->db, HV_ZONE, argv[i + (int)k])
-          : hv_db_at(c->db, HV_ZONE, k);
-    if (!n && !hv_zone_in_force(z, at))
+  size_t all = n ? (size_t)n : hv_db_count(c->db, HV_ZONE);
+  for (size_t k = 0; k < all; k++) {
+    const char *id = n ? zones[k] : hv_db_at(c->db, HV_ZONE, k)->id;
+    if (!n && !hv_zone_in_force(hv_db_at(c->db, HV_ZONE, k), at))
       continue;
     struct hv_zone_state st;
     struct hv_error err = {0};
-    rc = hv_db_zone_state(c->db, z ? z->id : argv[i + (int)k], at, &p, &st,
-                          &err);
+    rc = hv_db_zone_state(c->db, id, at, &p, &st, &err);
     if (rc != HV_OK)
       return cli_fail(rc, &err);
     if (c->json) {
@@ -297,40 +302,28 @@ static const char SIEGES_USAGE[] =
 
 int cmd_sieges(struct cli *c, int argc, char **argv) {
   static const char *const names[] = {"at", "period-days", NULL};
+  static const char *const flags[] = {"record", NULL};
   const char *v[2] = {0};
-  int record = 0, i = 1;
-  for (; i < argc; i++) {
-    if (strcmp(argv[i], "--record") == 0) {
-      record = 1;
-      continue;
-    }
-    int j = options(argc, argv, i, names, v, SIEGES_USAGE);
-    if (j < 0)
-      return 2;
-    if (j == i)
-      break;
-    i = j - 1;
-  }
-  if (i < argc) {
+  int record = 0;
+  int n = options(argc, argv, 1, names, v, flags, &record, SIEGES_USAGE);
+  if (n < 0)
+    return 2;
+  if (n > 0) {
     fputs(SIEGES_USAGE, stderr);
     return 2;
   }
-  int64_t at = hv_time_now_ms();
+  int64_t at;
   struct hv_siege_params p = hv_siege_params_default();
-  double days;
-  if ((v[0] && cli_time("--at", v[0], &at)) ||
-      (v[1] && cli_number("--period-days", v[1], &days)))
+  if (at_and_days(v[0], "--period-days", v[1], &at, &p.no_access_ms))
     return 2;
-  if (v[1])
-    p.no_access_ms = (int64_t)(days * 86400000.0);
   int rc = cli_open(c);
   if (rc)
     return rc;
   struct hv_siege *s = NULL;
-  size_t n = 0;
+  size_t ns = 0;
   struct hv_error err = {0};
-  rc = hv_db_sieges(c->db, at, &p, &s, &n, &err);
-  for (size_t k = 0; rc == HV_OK && k < n; k++) {
+  rc = hv_db_sieges(c->db, at, &p, &s, &ns, &err);
+  for (size_t k = 0; rc == HV_OK && k < ns; k++) {
     int recorded = 0;
     if (record && s[k].suspected)
       rc = hv_db_record_siege(c->db, &s[k], &p, &recorded, NULL, &err);
@@ -367,10 +360,10 @@ int cmd_bulletin(struct cli *c, int argc, char **argv) {
                                       "trend",     "format", "utc-offset",
                                       NULL};
   const char *v[6] = {0};
-  int i = options(argc, argv, 1, names, v, BULLETIN_USAGE);
-  if (i < 0)
+  int n = options(argc, argv, 1, names, v, NULL, NULL, BULLETIN_USAGE);
+  if (n < 0)
     return 2;
-  if (i < argc || v[0] == NULL) {
+  if (n > 0 || v[0] == NULL) {
     fputs(BULLETIN_USAGE, stderr);
     return 2;
   }

@@ -280,16 +280,10 @@ static long find_latest(const struct hv__adj *x, const char *id) {
 
 /* Room for n more incidents' answers, so that latest_take cannot fail. */
 static int latest_reserve(struct hv__adj *x, size_t n) {
-  if (x->n + n <= x->cap)
-    return HV_OK;
-  size_t c = x->cap ? x->cap : 64;
-  while (c < x->n + n)
-    c *= 2;
-  struct latest *nv = realloc(x->v, c * sizeof *nv);
+  struct latest *nv = hv__grow(x->v, &x->cap, x->n + n, sizeof *nv);
   if (nv == NULL)
     return HV_ENOMEM;
   x->v = nv;
-  x->cap = c;
   return HV_OK;
 }
 
@@ -314,26 +308,22 @@ static void latest_take(struct hv__adj *x, struct hv_adjudication *a,
   memset(a, 0, sizeof *a);
 }
 
-static int review_cmp2(const struct hv_review *r, const char *inc,
-                       const char *agr) {
-  int c = strcmp(inc, r->incident);
-  return c ? c : strcmp(agr, r->agreement);
+struct review_key {
+  const char *incident, *agreement;
+};
+
+static int review_cmp(const void *key, const void *elem) {
+  const struct review_key *k = key;
+  const struct hv_review *r = elem;
+  int c = strcmp(k->incident, r->incident);
+  return c ? c : strcmp(k->agreement, r->agreement);
 }
 
+/* The index of (inc, agr) in x's reviews, or -(insertion point) - 1. */
 static long find_review(const struct hv__adj *x, const char *inc,
                         const char *agr) {
-  size_t lo = 0, hi = x->nr;
-  while (lo < hi) {
-    size_t mid = (lo + hi) / 2;
-    int c = review_cmp2(&x->rv[mid], inc, agr);
-    if (c == 0)
-      return (long)mid;
-    if (c < 0)
-      hi = mid;
-    else
-      lo = mid + 1;
-  }
-  return -(long)lo - 1;
+  struct review_key k = {inc, agr};
+  return hv__bsearch(x->rv, x->nr, sizeof *x->rv, &k, review_cmp);
 }
 
 static const char *const STATE_NAMES[HV_REVIEW_COUNT] = {
@@ -365,14 +355,10 @@ int hv_review_step_parse(const char *name, enum hv_review_step *out) {
 
 /* Room for one more review, so that review_apply cannot fail. */
 static int reviews_reserve(struct hv__adj *x) {
-  if (x->nr < x->cap_r)
-    return HV_OK;
-  size_t c = x->cap_r ? 2 * x->cap_r : 16;
-  struct hv_review *nv = realloc(x->rv, c * sizeof *nv);
+  struct hv_review *nv = hv__grow(x->rv, &x->cap_r, x->nr + 1, sizeof *nv);
   if (nv == NULL)
     return HV_ENOMEM;
   x->rv = nv;
-  x->cap_r = c;
   return HV_OK;
 }
 

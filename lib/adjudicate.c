@@ -664,18 +664,6 @@ void hv_adjudication_free(struct hv_adjudication *x) {
   memset(x, 0, sizeof *x);
 }
 
-static void *grow(void *v, size_t *cap, size_t want, size_t size) {
-  if (want <= *cap)
-    return v;
-  size_t c = *cap ? *cap : 4;
-  while (c < want)
-    c *= 2;
-  void *nv = realloc(v, c * size);
-  if (nv != NULL)
-    *cap = c;
-  return nv;
-}
-
 static void set_id(char *dst, const char *src) {
   snprintf(dst, HV_ADJ_ID, "%s", src ? src : "");
 }
@@ -898,7 +886,7 @@ static int site_hits(struct hv_adjudicator *a, const struct hv_incident *in,
     int64_t since = notified_at(a, i);
     if (in->t_ms < since)
       continue;
-    struct hv_adj_hit *h = grow(out->hits, &out->cap_hits, out->n_hits + 1,
+    struct hv_adj_hit *h = hv__grow(out->hits, &out->cap_hits, out->n_hits + 1,
                                 sizeof *h);
     if (h == NULL)
       return HV_ENOMEM;
@@ -962,7 +950,7 @@ int hv_adjudicate(struct hv_adjudicator *a, const struct hv_incident *in,
     if (mem[zi] == HV_MEMBER_OUT)
       continue;
     struct hv_adj_zone *z =
-        grow(out->zones, &out->cap_zones, out->n_zones + 1, sizeof *z);
+        hv__grow(out->zones, &out->cap_zones, out->n_zones + 1, sizeof *z);
     if (z == NULL) {
       rc = HV_ENOMEM;
       break;
@@ -984,7 +972,7 @@ int hv_adjudicate(struct hv_adjudicator *a, const struct hv_incident *in,
                                   last >= g->obj->to_ms))
       continue;
     struct hv_adj_row *row =
-        grow(out->rows, &out->cap_rows, out->n_rows + 1, sizeof *row);
+        hv__grow(out->rows, &out->cap_rows, out->n_rows + 1, sizeof *row);
     if (row == NULL) {
       rc = HV_ENOMEM;
       break;

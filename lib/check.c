@@ -247,23 +247,13 @@ void hv_verdict_free(struct hv_verdict *v) {
   free(v);
 }
 
-static void *grow(void *p, size_t *cap, size_t n, size_t size) {
-  if (n < *cap)
-    return p;
-  size_t c = *cap ? 2 * *cap : 16;
-  void *q = realloc(p, c * size);
-  if (q)
-    *cap = c;
-  return q;
-}
-
 /* A new zeroed reason at the end of v, or NULL when out of memory. */
 static struct hv_reason *reason_add(struct hv_verdict *v,
                                     enum hv_reason_kind kind,
                                     enum hv_verdict_kind effect,
                                     const struct hv_object *o) {
   struct hv_reason *r =
-      grow(v->reasons, &v->cap_reasons, v->n_reasons, sizeof *r);
+      hv__grow(v->reasons, &v->cap_reasons, v->n_reasons + 1, sizeof *r);
   if (r == NULL)
     return NULL;
   v->reasons = r;
@@ -301,7 +291,7 @@ static int consulted(struct hv_verdict *v, const struct hv_object *o) {
     if (v->objects[i].kind == o->kind && strcmp(v->objects[i].id, o->id) == 0)
       return HV_OK;
   struct hv_receipt_obj *x =
-      grow(v->objects, &v->cap_objects, v->n_objects, sizeof *x);
+      hv__grow(v->objects, &v->cap_objects, v->n_objects + 1, sizeof *x);
   if (x == NULL)
     return HV_ENOMEM;
   v->objects = x;
@@ -735,7 +725,7 @@ static int check_sites(struct opctx *x) {
           break;
         if (!(d <= lim))
           continue;
-        struct site_hit *g = grow(hits, &caph, nh, sizeof *g);
+        struct site_hit *g = hv__grow(hits, &caph, nh + 1, sizeof *g);
         if (g == NULL) {
           rc = HV_ENOMEM;
           break;
@@ -1478,7 +1468,7 @@ static int replay_cb(const struct hv_ledger_entry *e, void *ud) {
   struct replay *r = ud;
   if (strcmp(e->kind, r->kind) != 0)
     return 0;
-  struct rep_e *v = grow(r->v, &r->cap, r->n, sizeof *v);
+  struct rep_e *v = hv__grow(r->v, &r->cap, r->n + 1, sizeof *v);
   if (v == NULL)
     return HV_ENOMEM;
   r->v = v;

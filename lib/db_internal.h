@@ -9,6 +9,7 @@
 #include "haven/zindex.h"
 #include "object.h"
 #include "store.h"
+#include "util.h"
 
 /* The objects of one kind, sorted by id. */
 struct hv__table {
@@ -93,12 +94,6 @@ int hv__ledger_only(const char *op);
 struct hv__adj;
 int hv__adj_load(struct hv_db *db, struct hv__adj **out);
 void hv__adj_free(struct hv__adj *adj);
-
-/* Binary search of the n elements of size bytes at base, sorted by cmp
- * (cmp(key, element) < 0 when key comes first): the index of the element
- * equal to key, or -(insertion point) - 1 when there is none. */
-long hv__bsearch(const void *base, size_t n, size_t size, const void *key,
-                 int (*cmp)(const void *key, const void *elem));
 
 /* The index of id in table t, or -(insertion point) - 1 when absent. */
 long hv__table_find(const struct hv__table *t, const char *id);

@@ -71,18 +71,6 @@ static long find_ack(const struct acked *o, int64_t version,
   return hv__bsearch(o->v, o->n, sizeof *o->v, &k, ack_cmp);
 }
 
-/* v with room for n + 1 elements of size (*cap updated), or NULL when out
- * of memory (v is then left as it was). */
-static void *grow(void *v, size_t *cap, size_t n, size_t size) {
-  if (n < *cap)
-    return v;
-  size_t c = *cap ? 2 * *cap : 8;
-  void *nv = realloc(v, c * size);
-  if (nv != NULL)
-    *cap = c;
-  return nv;
-}
-
 /* The acknowledgements of key, or NULL. */
 static const struct acked *acked_of(const struct hv__acks *a, const char *key) {
   long i = a ? find_obj(a, key) : -1;
@@ -97,7 +85,7 @@ static int acks_add(struct hv__acks *a, const char *key, int64_t version,
     return HV_EINVAL;
   long i = find_obj(a, key);
   if (i < 0) {
-    struct acked *nv = grow(a->v, &a->cap, a->n, sizeof *a->v);
+    struct acked *nv = hv__grow(a->v, &a->cap, a->n + 1, sizeof *a->v);
     if (nv == NULL)
       return HV_ENOMEM;
     a->v = nv;
@@ -114,7 +102,7 @@ static int acks_add(struct hv__acks *a, const char *key, int64_t version,
   long j = find_ack(o, version, party);
   if (j >= 0)
     return HV_OK;
-  struct ack *nv = grow(o->v, &o->cap, o->n, sizeof *o->v);
+  struct ack *nv = hv__grow(o->v, &o->cap, o->n + 1, sizeof *o->v);
   if (nv == NULL)
     return HV_ENOMEM;
   o->v = nv;
@@ -294,7 +282,7 @@ static int row_cmp(const void *a, const void *b) {
 static int add_row(struct hv_ack_status *s, size_t *cap, const char *party,
                    const struct acked *acks, int64_t version,
                    int64_t pending_ms) {
-  struct hv_ack_row *nv = grow(s->rows, cap, s->n, sizeof *s->rows);
+  struct hv_ack_row *nv = hv__grow(s->rows, cap, s->n + 1, sizeof *s->rows);
   if (nv == NULL)
     return HV_ENOMEM;
   s->rows = nv;

@@ -39,6 +39,7 @@
 #include <string.h>
 
 #include "haven/tracks.h"
+#include "util.h"
 
 #define RAD (M_PI / 180.0)
 
@@ -1028,21 +1029,6 @@ struct minima {
   int by[3]; /* h, v, look-ahead: index into tr->sep_ag, -1 = the engine */
 };
 
-/* The array v of *cap elements of size sz, grown (doubling) to hold n > 0
- * of them: v itself when it is large enough, else a new array with *cap
- * updated; NULL when out of memory (v is left as it was). */
-static void *grown(void *v, size_t *cap, size_t n, size_t sz) {
-  if (n <= *cap)
-    return v;
-  size_t c = *cap ? *cap : 16;
-  while (c < n)
-    c *= 2;
-  void *x = c <= SIZE_MAX / sz ? realloc(v, c * sz) : NULL;
-  if (x != NULL)
-    *cap = c;
-  return x;
-}
-
 /* Starts a pass at t_ms: lists in tr->sep_ag the agreements in force then
  * that carry separation minima, forgets which apply to which party, and
  * sets *maxp to the largest of each parameter over the engine's and those
@@ -1059,7 +1045,7 @@ static int sep_begin(struct hv_tracks *tr, int64_t t_ms,
         !(sp->has_horizontal || sp->has_vertical || sp->has_lookahead))
       continue;
     const struct hv_object **v =
-        grown(tr->sep_ag, &tr->cap_sep_ag, tr->n_sep_ag + 1, sizeof *v);
+        hv__grow(tr->sep_ag, &tr->cap_sep_ag, tr->n_sep_ag + 1, sizeof *v);
     if (v == NULL)
       return HV_ENOMEM;
     tr->sep_ag = v;
@@ -1074,13 +1060,13 @@ static int sep_begin(struct hv_tracks *tr, int64_t t_ms,
   if (tr->n_sep_ag == 0 || tr->n_parties == 0)
     return HV_OK;
   tr->ag_words = (tr->n_sep_ag + 63) / 64;
-  uint64_t *w = grown(tr->party_ag, &tr->cap_party_ag,
+  uint64_t *w = hv__grow(tr->party_ag, &tr->cap_party_ag,
                       tr->n_parties * tr->ag_words, sizeof *w);
   if (w == NULL)
     return HV_ENOMEM;
   tr->party_ag = w;
   uint8_t *d =
-      grown(tr->party_done, &tr->cap_party_done, tr->n_parties, sizeof *d);
+      hv__grow(tr->party_done, &tr->cap_party_done, tr->n_parties, sizeof *d);
   if (d == NULL)
     return HV_ENOMEM;
   tr->party_done = d;
@@ -1148,7 +1134,7 @@ static int sep_decide(struct hv_tracks *tr, const struct hv_state *st, size_t n,
   struct hv_conflicts *cf = &tr->conf;
   if (cf->n == 0)
     return HV_OK;
-  struct minima *mv = grown(tr->conf_min, &tr->cap_conf_min, cf->n, sizeof *mv);
+  struct minima *mv = hv__grow(tr->conf_min, &tr->cap_conf_min, cf->n, sizeof *mv);
   if (mv == NULL)
     return HV_ENOMEM;
   tr->conf_min = mv;
