@@ -29,33 +29,6 @@
 #define UCDP_FILE "ucdp_ged_syria_2016_2018_2019.csv"
 #define SA_FILE "syrianarchive_alleged_russian_attacks_2015-2016.csv"
 
-struct ctx {
-  char run[4096];
-  struct hv_db *db;
-};
-
-static int group_teardown(void **state) {
-  struct ctx *c = *state;
-  if (c)
-    tu_scenario_close(c->run, c->db);
-  free(c);
-  *state = NULL;
-  return 0;
-}
-
-static int group_setup(void **state) {
-  struct ctx *c = calloc(1, sizeof *c);
-  if (c == NULL)
-    return -1;
-  *state = c;
-  if (tu_scenario_open(c->run, sizeof c->run, "incsv", 0, &c->db) != 0)
-    goto fail;
-  return 0;
-fail:
-  group_teardown(state);
-  return -1;
-}
-
 /* ---- helpers ------------------------------------------------------------- */
 
 /* The path of a file of ../shared/data/conflict into buf. */
@@ -194,7 +167,7 @@ static void test_format_names(void **state) {
 
 /* Rows of the real file, checked by hand against the CSV. */
 static void test_ucdp_rows(void **state) {
-  struct ctx *c = *state;
+  struct tu_scenario *c = *state;
   char path[4096];
   struct hv_incsv_result r;
   read_ok(c->db, HV_INCSV_UCDP, conflict_file(path, sizeof path, UCDP_FILE),
@@ -298,7 +271,7 @@ static void test_ucdp_rows(void **state) {
 
 /* With a UTC offset every date is local midnight to local midnight. */
 static void test_ucdp_offset(void **state) {
-  struct ctx *c = *state;
+  struct tu_scenario *c = *state;
   char path[4096];
   struct hv_incsv_result r;
   read_ok(c->db, HV_INCSV_UCDP, conflict_file(path, sizeof path, UCDP_FILE),
@@ -322,7 +295,7 @@ static void test_ucdp_offset(void **state) {
 /* ---- Syrian Archive ------------------------------------------------------ */
 
 static void test_syrian_archive_rows(void **state) {
-  struct ctx *c = *state;
+  struct tu_scenario *c = *state;
   char path[4096];
   struct hv_incsv_result r;
   read_ok(c->db, HV_INCSV_SYRIAN_ARCHIVE,
@@ -414,7 +387,7 @@ static void test_syrian_archive_no_party(void **state) {
 /* ---- ACLED --------------------------------------------------------------- */
 
 static void test_acled_rows(void **state) {
-  struct ctx *c = *state;
+  struct tu_scenario *c = *state;
   char path[4096];
   struct hv_incsv_result r;
   const char *src = tu_env_or("HAVEN_SOURCE_DIR", ".");
@@ -493,7 +466,7 @@ static void test_acled_rows(void **state) {
   "34.802462,36.707602,1,2016-01-01,2016-01-01,4\n"
 
 static void test_malformed(void **state) {
-  struct ctx *c = *state;
+  struct tu_scenario *c = *state;
   char dir[4096], path[4200];
   assert_int_equal(tu_scratch_dir(dir, sizeof dir, "incsv-bad"), 0);
   struct tu_snapshot before = tu_snap(c->db);
@@ -620,7 +593,7 @@ static void test_malformed(void **state) {
 /* The whole UCDP file, the Syrian Archive file and the ACLED fixture, in
  * one import: every row with a location becomes an incident. */
 static void test_import_all(void **state) {
-  struct ctx *c = *state;
+  struct tu_scenario *c = *state;
   char p[3][4200];
   conflict_file(p[0], sizeof p[0], UCDP_FILE);
   conflict_file(p[1], sizeof p[1], SA_FILE);
@@ -673,5 +646,5 @@ int main(void) {
       cmocka_unit_test(test_malformed),
       cmocka_unit_test(test_import_all),
   };
-  return cmocka_run_group_tests(tests, group_setup, group_teardown);
+  return cmocka_run_group_tests(tests, tu_scenario_setup, tu_scenario_teardown);
 }

@@ -20,33 +20,6 @@
 
 #include "testutil.h"
 
-struct ctx {
-  char run[512];
-  struct hv_db *db;
-};
-
-static int group_teardown(void **state) {
-  struct ctx *c = *state;
-  if (c)
-    tu_scenario_close(c->run, c->db);
-  free(c);
-  *state = NULL;
-  return 0;
-}
-
-static int group_setup(void **state) {
-  struct ctx *c = calloc(1, sizeof *c);
-  if (c == NULL)
-    return -1;
-  *state = c;
-  if (tu_scenario_open(c->run, sizeof c->run, "zonestat", 0, &c->db) != 0)
-    goto fail;
-  return 0;
-fail:
-  group_teardown(state);
-  return -1;
-}
-
 /* ---- helpers ---------------------------------------------------------- */
 
 static int64_t t_of(const char *text) {
@@ -56,7 +29,7 @@ static int64_t t_of(const char *text) {
 }
 
 /* Creates or updates the object of kind from text (single quotes). */
-static void put(struct ctx *c, const char *author, enum hv_kind kind,
+static void put(struct tu_scenario *c, const char *author, enum hv_kind kind,
                 const char *id, const char *text) {
   json_t *doc = tu_js(text);
   struct hv_error err = {0};
@@ -71,7 +44,7 @@ static void put(struct ctx *c, const char *author, enum hv_kind kind,
 
 /* A clash between the government and the opposition at time, exact, at
  * UCDP 257896's place inside the Idlib area, with fatalities. */
-static void put_clash(struct ctx *c, const char *id, const char *time,
+static void put_clash(struct tu_scenario *c, const char *id, const char *time,
                       long fatalities) {
   char text[1024];
   snprintf(text, sizeof text,
@@ -83,7 +56,7 @@ static void put_clash(struct ctx *c, const char *id, const char *time,
   put(c, "coordinator", HV_INCIDENT, id, text);
 }
 
-static void adjudicate_all(struct ctx *c) {
+static void adjudicate_all(struct tu_scenario *c) {
   struct hv_error err = {0};
   struct hv_adjudicate_stats st;
   int rc = hv_db_adjudicate(c->db, "coordinator", NULL, 0, &st, &err);
@@ -91,7 +64,7 @@ static void adjudicate_all(struct ctx *c) {
     fail_msg("hv_db_adjudicate: %s: %s", hv_err_name(rc), err.msg);
 }
 
-static struct hv_zone_state state_at(struct ctx *c, const char *at,
+static struct hv_zone_state state_at(struct tu_scenario *c, const char *at,
                                      const struct hv_status_params *p) {
   struct hv_zone_state s;
   struct hv_error err = {0};
@@ -105,7 +78,7 @@ static struct hv_zone_state state_at(struct ctx *c, const char *at,
 
 /* Parameters out of range name their field; an unknown zone is not found. */
 static void test_status_errors(void **state) {
-  struct ctx *c = *state;
+  struct tu_scenario *c = *state;
   struct hv_error err = {0};
   struct hv_zone_state s;
   int64_t t = t_of("2018-04-15");
@@ -144,7 +117,7 @@ static void test_status_errors(void **state) {
  * violated; 20: collapsed. Each clash also violates the nationwide
  * cessation: counted once all the same. */
 static void test_status_thresholds(void **state) {
-  struct ctx *c = *state;
+  struct tu_scenario *c = *state;
   struct hv_zone_state s = state_at(c, "2018-04-15", NULL);
   assert_int_equal(s.status, HV_ZONE_HOLDING);
   assert_int_equal(s.violations, 0);
@@ -181,7 +154,7 @@ static void test_status_thresholds(void **state) {
 /* The window is [T - 7 days, T): an incident exactly at its start counts,
  * one exactly at T does not. */
 static void test_status_window_edges(void **state) {
-  struct ctx *c = *state;
+  struct tu_scenario *c = *state;
   put_clash(c, "edge-from", "2018-05-08T00:00:00Z", 0);
   put_clash(c, "edge-to", "2018-05-15T00:00:00Z", 0);
   adjudicate_all(c);
@@ -207,7 +180,7 @@ static void test_status_window_edges(void **state) {
  * Saraqib, 10 km from the zone's edge, is uncertain there: reported in
  * `uncertain`, not counted. */
 static void test_status_reviews_and_uncertain(void **state) {
-  struct ctx *c = *state;
+  struct tu_scenario *c = *state;
   struct hv_error err = {0};
   put_clash(c, "disp-01", "2018-06-10", 3);
   put_clash(c, "conf-01", "2018-06-11", 4);
@@ -253,7 +226,7 @@ static void test_status_reviews_and_uncertain(void **state) {
 /* 120 deaths in one violation: collapsed however few; unless the
  * threshold is higher. */
 static void test_status_fatalities(void **state) {
-  struct ctx *c = *state;
+  struct tu_scenario *c = *state;
   put_clash(c, "fat-01", "2018-07-10", 120);
   adjudicate_all(c);
   struct hv_zone_state s = state_at(c, "2018-07-15", NULL);
@@ -277,7 +250,8 @@ static const struct hv_siege *find_siege(const struct hv_siege *v, size_t n,
 }
 
 /* The siege test of east-aleppo at `at` into *out (0 when absent). */
-static int siege_at(struct ctx *c, const char *at, struct hv_siege *out) {
+static int siege_at(struct tu_scenario *c, const char *at,
+                    struct hv_siege *out) {
   struct hv_siege *v = NULL;
   size_t n = 0;
   struct hv_error err = {0};
@@ -304,7 +278,7 @@ static int last_finding_cb(const struct hv_ledger_entry *e, void *ud) {
   return 0;
 }
 
-static void put_corridor(struct ctx *c, const char *status,
+static void put_corridor(struct tu_scenario *c, const char *status,
                          const char *windows) {
   char text[1024];
   snprintf(text, sizeof text,
@@ -320,7 +294,7 @@ static void put_corridor(struct ctx *c, const char *status,
 /* A populated zone in eastern Aleppo from 1 July 2016, its one corridor
  * closed; a convoy into it on 20 July. */
 static void test_siege(void **state) {
-  struct ctx *c = *state;
+  struct tu_scenario *c = *state;
   struct hv_error err = {0};
   put(c, "coordinator", HV_ZONE, "east-aleppo",
       "{'type':'Feature','id':'east-aleppo','geometry':{'type':'Polygon',"
@@ -462,5 +436,5 @@ int main(void) {
       cmocka_unit_test(test_status_fatalities),
       cmocka_unit_test(test_siege),
   };
-  return cmocka_run_group_tests(tests, group_setup, group_teardown);
+  return cmocka_run_group_tests(tests, tu_scenario_setup, tu_scenario_teardown);
 }

@@ -362,3 +362,23 @@ void tu_scenario_close(char *run, struct hv_db *db) {
     tu_rm_tree(run);
   run[0] = '\0';
 }
+
+int tu_scenario_setup(void **state) {
+  struct tu_scenario *s = calloc(1, sizeof *s);
+  *state = s;
+  if (s == NULL ||
+      tu_scenario_open(s->run, sizeof s->run, "scenario", 0, &s->db) != 0) {
+    tu_scenario_teardown(state);
+    return -1;
+  }
+  return 0;
+}
+
+int tu_scenario_teardown(void **state) {
+  struct tu_scenario *s = *state;
+  if (s)
+    tu_scenario_close(s->run, s->db);
+  free(s);
+  *state = NULL;
+  return 0;
+}

@@ -121,4 +121,13 @@ int tu_scenario_open(char *run, size_t size, const char *name, int verbose,
 /* Closes db (NULL: nothing) and removes run (empty: nothing). */
 void tu_scenario_close(char *run, struct hv_db *db);
 
+/* A cmocka group's state with the bundled scenario loaded: *state is a
+ * struct tu_scenario (tu_scenario_setup / tu_scenario_teardown). */
+struct tu_scenario {
+  char run[4096];
+  struct hv_db *db;
+};
+int tu_scenario_setup(void **state);
+int tu_scenario_teardown(void **state);
+
 #endif /* HAVEN_TESTUTIL_H */
