@@ -235,6 +235,9 @@ int cmd_reviews(struct cli *c, int argc, char **argv) {
   int rc = cli_open(c);
   if (rc)
     return rc;
+  struct hv_error err = {0};
+  if ((rc = hv_db_records_load(c->db, &err)) != HV_OK)
+    return cli_fail(rc, &err);
   int64_t now = hv_time_now_ms();
   for (size_t i = 0; i < hv_db_review_count(c->db); i++) {
     const struct hv_review *r = hv_db_review_at(c->db, i);

@@ -207,6 +207,9 @@ int hv_db_adjudications_write(struct hv_db *db, const struct hv_principal *who,
   static const struct hv_adj_filter any = {0};
   if (f == NULL)
     f = &any;
+  int rc = hv_db_records_load(db, err);
+  if (rc != HV_OK)
+    return rc;
   size_t written = 0;
   if (fmt == HV_ADJ_CSV)
     fputs(CSV_HEADER, out);
@@ -214,7 +217,7 @@ int hv_db_adjudications_write(struct hv_db *db, const struct hv_principal *who,
     fputs("[", out);
   else if (fmt == HV_ADJ_GEOJSON)
     fputs("{\"type\":\"FeatureCollection\",\"features\":[", out);
-  int rc = HV_OK;
+  rc = HV_OK;
   for (size_t i = 0; rc == HV_OK && i < hv_db_adjudication_count(db); i++) {
     const struct hv_adjudication *a = hv_db_adjudication_at(db, i);
     if (a == NULL || !hv_adj_matches(a, f))

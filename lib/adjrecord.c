@@ -7,7 +7,9 @@
  *   a review step as one of kind and op "review" (id "<incident>/<agreement>",
  *   version the step's number), both through hv__db_commit, the one write
  *   path; nothing else records them;
- * - db->adj holds, per incident, the latest recorded adjudication and its
+ * - db->adj, once loaded (on first use: hv_db_records_load; a cache filled
+ *   behind const getters too), holds, per incident, the latest recorded
+ *   adjudication and its
  *   canonical text, and per (incident, agreement) the review state folded
  *   from its steps: built from the ledger at open and on reload, added to
  *   only after a commit, so memory never shows what the disk does not hold;
@@ -478,24 +480,44 @@ int hv__adj_load(struct hv_db *db, struct hv__adj **out) {
   return HV_OK;
 }
 
+int hv_db_records_load(struct hv_db *db, struct hv_error *err) {
+  if (db->adj)
+    return HV_OK;
+  int rc = hv__adj_load(db, &db->adj);
+  if (rc != HV_OK)
+    return hv_error_set(err, rc, "%s: cannot load the adjudications",
+                        db->dir);
+  return HV_OK;
+}
+
+/* db's adjudications and reviews, loaded if they were not (the getters
+ * take a const db: this fills its cache); NULL when they cannot be. */
+static const struct hv__adj *records(const struct hv_db *db) {
+  hv_db_records_load((struct hv_db *)db, NULL);
+  return db->adj;
+}
+
 const struct hv_adjudication *hv_db_adjudication(const struct hv_db *db,
                                                  const char *id) {
-  if (db->adj == NULL || hv_db_get(db, HV_INCIDENT, id) == NULL)
+  const struct hv__adj *x = records(db);
+  if (x == NULL || hv_db_get(db, HV_INCIDENT, id) == NULL)
     return NULL;
-  long i = find_latest(db->adj, id);
-  return i >= 0 ? &db->adj->v[i].a : NULL;
+  long i = find_latest(x, id);
+  return i >= 0 ? &x->v[i].a : NULL;
 }
 
 size_t hv_db_adjudication_count(const struct hv_db *db) {
-  return db->adj ? db->adj->n : 0;
+  const struct hv__adj *x = records(db);
+  return x ? x->n : 0;
 }
 
 const struct hv_adjudication *hv_db_adjudication_at(const struct hv_db *db,
                                                     size_t i) {
-  if (db->adj == NULL || i >= db->adj->n ||
-      hv_db_get(db, HV_INCIDENT, db->adj->v[i].a.incident) == NULL)
+  const struct hv__adj *x = records(db);
+  if (x == NULL || i >= x->n ||
+      hv_db_get(db, HV_INCIDENT, x->v[i].a.incident) == NULL)
     return NULL;
-  return &db->adj->v[i].a;
+  return &x->v[i].a;
 }
 
 /* ---- adjudicating and recording -----------------------------------------
@@ -517,7 +539,9 @@ int hv_db_adjudicate(struct hv_db *db, const char *author,
     if (hv_db_get(db, HV_INCIDENT, ids[i]) == NULL)
       return hv_error_set(err, HV_ENOTFOUND, "no incident \"%s\"", ids[i]);
   struct hv_adjudicator *adj = NULL;
-  int rc = hv_adjudicator_new(db, &adj, err);
+  int rc = hv_db_records_load(db, err);
+  if (rc == HV_OK)
+    rc = hv_adjudicator_new(db, &adj, err);
   if (rc != HV_OK)
     return rc;
   struct pending *pend = calloc(total + 1, sizeof *pend);
@@ -656,14 +680,15 @@ json_t *hv_adjudication_view_json(struct hv_db *db,
 
 int hv_db_review_get(const struct hv_db *db, const char *incident,
                      const char *agreement, struct hv_review *out) {
-  long i = db->adj ? find_review(db->adj, incident, agreement) : -1;
+  const struct hv__adj *x = records(db);
+  long i = x ? find_review(x, incident, agreement) : -1;
   if (i < 0) {
     memset(out, 0, sizeof *out);
     snprintf(out->incident, HV_ADJ_ID, "%s", incident);
     snprintf(out->agreement, HV_ADJ_ID, "%s", agreement);
     return HV_ENOTFOUND;
   }
-  *out = db->adj->rv[i];
+  *out = x->rv[i];
   return HV_OK;
 }
 
@@ -690,11 +715,13 @@ int hv_db_review_sets_aside(const struct hv_db *db, const char *incident,
 }
 
 size_t hv_db_review_count(const struct hv_db *db) {
-  return db->adj ? db->adj->nr : 0;
+  const struct hv__adj *x = records(db);
+  return x ? x->nr : 0;
 }
 
 const struct hv_review *hv_db_review_at(const struct hv_db *db, size_t i) {
-  return db->adj && i < db->adj->nr ? &db->adj->rv[i] : NULL;
+  const struct hv__adj *x = records(db);
+  return x && i < x->nr ? &x->rv[i] : NULL;
 }
 
 json_t *hv_review_json(const struct hv_review *r, int64_t now_ms) {
@@ -744,6 +771,9 @@ int hv_db_review(struct hv_db *db, const struct hv_principal *who,
                  const char *incident, const char *agreement,
                  const struct hv_review_input *in, struct hv_review *out,
                  struct hv_error *err) {
+  int rc = hv_db_records_load(db, err);
+  if (rc != HV_OK)
+    return rc;
   const struct hv_adj_row *row = violation_row(db, incident, agreement);
   if (row == NULL)
     return hv_error_set(err, HV_ENOTFOUND,
@@ -852,7 +882,7 @@ int hv_db_review(struct hv_db *db, const struct hv_principal *who,
                          .record_id = key,
                          .record_version = (int64_t)cur.steps + 1};
   /* Room first: once committed, memory must follow without failing. */
-  int rc = reviews_reserve(db->adj);
+  rc = reviews_reserve(db->adj);
   if (rc != HV_OK)
     hv_error_set(err, rc, "out of memory");
   else

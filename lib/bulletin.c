@@ -545,6 +545,8 @@ int hv_db_bulletin(struct hv_db *db, const struct hv_principal *who,
                    struct hv_error *err) {
   const struct hv_object *ag = NULL;
   int rc = opts_check(db, who, o, &ag, err);
+  if (rc == HV_OK)
+    rc = hv_db_records_load(db, err);
   if (rc != HV_OK)
     return rc;
   int64_t now_ms = hv_time_now_ms();

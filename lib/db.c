@@ -227,9 +227,9 @@ int hv_db_refresh(struct hv_db *db, int *changed, struct hv_error *err) {
                         db->dir);
   }
   struct hv__acks *acks = NULL;
-  struct hv__adj *adj = NULL;
+  struct hv__adj *adj = NULL; /* loaded again only if it was loaded */
   if ((rc = hv__acks_load(db, &acks)) != HV_OK ||
-      (rc = hv__adj_load(db, &adj)) != HV_OK) {
+      (db->adj && (rc = hv__adj_load(db, &adj)) != HV_OK)) {
     hv__acks_free(acks);
     tables_clear(db, db->tables);
     memcpy(db->tables, old, sizeof old);
@@ -311,10 +311,8 @@ int hv_db_open(const char *dir, struct hv_db **out, struct hv_error *err) {
     hv_error_set(err, rc, "%s: cannot load the acknowledgements", dir);
     goto fail;
   }
-  if ((rc = hv__adj_load(db, &db->adj)) != HV_OK) {
-    hv_error_set(err, rc, "%s: cannot load the adjudications", dir);
-    goto fail;
-  }
+  /* The adjudications and reviews (db->adj) are loaded on first use
+   * (hv_db_records_load): most commands never need them. */
   *out = db;
   return HV_OK;
 fail:

@@ -29,7 +29,8 @@ struct hv_db {
   struct hv_zindex *zones_ix; /* over tables[HV_ZONE], ids = table index */
   int zones_ix_stale;         /* the zone table changed since it was built */
   struct hv__acks *acks;      /* acknowledgements, from the ledger (notify.c) */
-  struct hv__adj *adj;        /* adjudications and reviews (adjrecord.c) */
+  struct hv__adj *adj;        /* adjudications and reviews (adjrecord.c);
+                                 NULL until first used (hv_db_records_load) */
   uint64_t gen[HV_KIND_COUNT]; /* moves whenever a table may have changed */
 };
 

@@ -117,6 +117,8 @@ int hv_db_zone_state(struct hv_db *db, const char *id, int64_t at_ms,
                      struct hv_zone_state *out, struct hv_error *err) {
   struct hv_status_params q = p ? *p : hv_status_params_default();
   int rc = status_params_check(&q, err);
+  if (rc == HV_OK)
+    rc = hv_db_records_load(db, err);
   if (rc != HV_OK)
     return rc;
   if (id == NULL || hv_db_get(db, HV_ZONE, id) == NULL)

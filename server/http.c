@@ -420,7 +420,10 @@ int hv_server_run(const struct hv_server_options *o, struct hv_error *err) {
   pthread_cond_init(&s.flight_done, &ca);
   pthread_condattr_destroy(&ca);
 
-  if ((rc = hv_db_open(o->data, &s.db, err)) != HV_OK)
+  /* The recorded adjudications and reviews now, not at a first request
+   * that holds the db lock (and so that a failure stops the start). */
+  if ((rc = hv_db_open(o->data, &s.db, err)) != HV_OK ||
+      (rc = hv_db_records_load(s.db, err)) != HV_OK)
     goto done;
   if ((rc = hv_tracks_new(s.db, &s.tracks)) != HV_OK) {
     hv_error_set(err, rc, "out of memory");

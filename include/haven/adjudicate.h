@@ -25,7 +25,7 @@
  * is a ledger-only entry (kind "adjudication", id the incident's id,
  * version the incident's version, body hv_adjudication_json) written
  * through the one write path; the latest one per incident is kept in
- * memory (rebuilt from the ledger at open), and a new one is written only
+ * memory (rebuilt from the ledger on first use), and a new one is written only
  * when the answer changed: re-running after a registry change records the
  * new answer and the record keeps the old.
  *
@@ -228,6 +228,16 @@ struct hv_adjudicate_stats {
 int hv_db_adjudicate(struct hv_db *db, const char *author,
                      const char *const *ids, size_t n,
                      struct hv_adjudicate_stats *stats, struct hv_error *err);
+
+/*
+ * Loads the recorded adjudications and reviews into memory, if they are
+ * not yet: haven does so on first use, not when it opens a store (most
+ * commands never need them). The functions that take an err call it
+ * themselves; the getters below answer as if nothing were recorded when it
+ * fails, so a caller that reads only through them calls it first to learn
+ * of a failure. Errors: HV_ESTORE, HV_ENOMEM.
+ */
+int hv_db_records_load(struct hv_db *db, struct hv_error *err);
 
 /* The latest recorded adjudication of incident id, or NULL (none, or the
  * incident was deleted). Borrowed until the next write. */
