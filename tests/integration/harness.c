@@ -1246,3 +1246,17 @@ void it_doc_set_version(json_t *doc, int64_t version) {
   json_object_set_new(props ? props : doc, "version",
                       json_integer((json_int_t)version));
 }
+
+void it_sse_open_live(const struct it_server *s, const char *token,
+                      struct it_sse *c) {
+  struct it_sse_req q = {.path = "/v1/alerts/stream", .token = token};
+  if (it_sse_open(s, &q, c) != 200)
+    fail_msg("GET /v1/alerts/stream: %s", it_show(&c->resp));
+  struct it_sse_event ev;
+  if (it_sse_next(c, &ev, 10000) != 1)
+    fail_msg("GET /v1/alerts/stream: no open event within 10 s");
+  int open = strcmp(ev.type, "open") == 0;
+  it_sse_event_free(&ev);
+  if (!open)
+    fail_msg("GET /v1/alerts/stream: the first event is not open");
+}

@@ -250,6 +250,12 @@ struct it_sse {
 long it_sse_open(const struct it_server *s, const struct it_sse_req *q,
                  struct it_sse *c);
 
+/* Opens GET /v1/alerts/stream as token into *c and reads its first event:
+ * fails the test unless the reply is 200 and that event is `open` (within
+ * 10 s). For tests that then wait for findings on it. */
+void it_sse_open_live(const struct it_server *s, const char *token,
+                      struct it_sse *c);
+
 /* The next event, waiting at most timeout_ms for it: 1 with *ev filled
  * (free with it_sse_event_free), 0 when the stream ended (the body is
  * complete or the connection closed) before one came, -1 on timeout.
