@@ -30,6 +30,7 @@
 
 #include "db_internal.h"
 #include "haven/adjudicate.h"
+#include "haven/auth.h"
 #include "haven/geo.h"
 
 #define HOUR_MS (3600LL * 1000)
@@ -313,6 +314,27 @@ static json_t *time_or_null(int64_t t_ms) {
               : json_null();
 }
 
+/* s as who may see it, into *out: without the last access (movement and
+ * time) when who may not know of that movement (hv_visibility). */
+static void siege_for(const struct hv_db *db, const struct hv_principal *who,
+                      const struct hv_siege *s, struct hv_siege *out) {
+  *out = *s;
+  const struct hv_object *m =
+      s->last_access[0] ? hv_db_get(db, HV_MOVEMENT, s->last_access) : NULL;
+  if (m && hv_visibility(who, HV_MOVEMENT, m->doc) == HV_VIS_HIDDEN) {
+    out->last_access[0] = '\0';
+    out->last_access_ms = 0;
+  }
+}
+
+json_t *hv_siege_view_json(const struct hv_db *db,
+                           const struct hv_principal *who,
+                           const struct hv_siege *s) {
+  struct hv_siege v;
+  siege_for(db, who, s, &v);
+  return hv_siege_json(&v);
+}
+
 json_t *hv_siege_json(const struct hv_siege *s) {
   return json_pack(
       "{s:s,s:I,s:o,s:I,s:I,s:b,s:o,s:o,s:b,s:o,s:b,s:b,s:{s:b,s:b,s:b}}",
@@ -422,15 +444,12 @@ int hv_db_record_siege(struct hv_db *db, const struct hv_siege *s,
   int64_t age = s->at_ms - ls.t_ms;
   if (ls.found && age < q.no_access_ms && age > -q.no_access_ms)
     return HV_OK;
-  /* The finding goes to the zone's guarantors: a blind movement (its
-   * notifier's and the coordinator's only) is not named in it. */
-  struct hv_siege named = *s;
-  const struct hv_object *m =
-      s->last_access[0] ? hv_db_get(db, HV_MOVEMENT, s->last_access) : NULL;
-  if (m && m->u.movement.blind) {
-    named.last_access[0] = '\0';
-    named.last_access_ms = 0;
-  }
+  /* The finding goes to the zone's guarantors: it names the last access
+   * only as a party that did not notify it may know of it. */
+  static const struct hv_principal a_party = {.party = "",
+                                              .role = HV_ROLE_PARTY};
+  struct hv_siege named;
+  siege_for(db, &a_party, s, &named);
   json_t *body = siege_finding(z, &named, q.no_access_ms);
   char *text = body ? hv__canon(body) : NULL;
   if (text == NULL) {

@@ -364,16 +364,7 @@ static void sieges(struct hv__req *r, int64_t at, int64_t days, int record) {
                            doc);
       json_decref(doc);
     }
-    json_t *j = hv_siege_json(&v[i]);
-    /* The movement named as the last access, only when the caller may
-     * know of it (a blind one is its notifier's and the coordinator's). */
-    const struct hv_object *m =
-        v[i].last_access[0] ? hv_db_get(s->db, HV_MOVEMENT, v[i].last_access)
-                            : NULL;
-    if (j && m && hv_visibility(&r->who, HV_MOVEMENT, m->doc) == HV_VIS_HIDDEN) {
-      json_object_set_new(j, "last_access", json_null());
-      json_object_set_new(j, "last_access_at", json_null());
-    }
+    json_t *j = hv_siege_view_json(s->db, &r->who, &v[i]);
     if (j && record)
       json_object_set_new(j, "recorded", json_boolean(recorded));
     json_array_append_new(items, j);

@@ -484,6 +484,11 @@ int hv_db_sieges(struct hv_db *db, int64_t at_ms,
  * suspected, criteria {encircled, no_access, no_exit}; times RFC 3339, null
  * when 0. Caller owns it; NULL when out of memory. */
 json_t *hv_siege_json(const struct hv_siege *s);
+/* The same as principal who may see it: the last access (movement and
+ * time) left out when who may not know of that movement. */
+json_t *hv_siege_view_json(const struct hv_db *db,
+                           const struct hv_principal *who,
+                           const struct hv_siege *s);
 
 /*
  * Records a "siege_suspected" finding for s (suspected) as the coordinator,
