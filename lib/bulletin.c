@@ -171,18 +171,12 @@ static void count_zones(struct count *c, const struct hv_adjudication *a,
     bump(c, &c->zone, KEY_NO_ZONE, p, 0);
 }
 
-/* A violation the coordinator assessed disputed, unverifiable or
- * duplicate: set aside (docs/bulletin.md "What is counted"). */
-static int set_aside(const struct count *c, const struct hv_adjudication *a,
-                     const struct hv_adj_row *r) {
-  return r->cls == HV_CLASS_VIOLATION &&
-         hv_db_review_sets_aside(c->db, a->incident, r->agreement);
-}
-
-/* The one place where a row is counted (see the invariants above). */
+/* The one place where a row is counted (see the invariants above). aside:
+ * a violation the coordinator assessed disputed, unverifiable or duplicate
+ * (docs/bulletin.md "What is counted"). */
 static void count_row(struct count *c, const struct hv_adjudication *a,
-                      const struct hv_adj_row *r, int p) {
-  if (set_aside(c, a, r)) {
+                      const struct hv_adj_row *r, int p, int aside) {
+  if (aside) {
     c->set_aside[p]++;
     return;
   }
@@ -196,11 +190,11 @@ static void count_row(struct count *c, const struct hv_adjudication *a,
 }
 
 static void count_trend(struct count *c, const struct hv_adjudication *a,
-                        const struct hv_adj_row *r) {
+                        const struct hv_adj_row *r, int aside) {
   if (a->t_ms < c->trend_from_ms || a->t_ms >= c->to_ms)
     return;
   int64_t i = (a->t_ms - c->trend_from_ms) / c->len_ms;
-  if (r->cls == HV_CLASS_VIOLATION && !set_aside(c, a, r))
+  if (r->cls == HV_CLASS_VIOLATION && !aside)
     c->trend_v[i]++;
   else if (r->cls == HV_CLASS_UNCERTAIN)
     c->trend_u[i]++;
@@ -247,9 +241,11 @@ static void count_all(struct count *c) {
     int p = a->t_ms >= c->from_ms && a->t_ms < c->to_ms                 ? 0
             : a->t_ms >= c->from_ms - c->len_ms && a->t_ms < c->from_ms ? 1
                                                                         : -1;
+    int aside = r->cls == HV_CLASS_VIOLATION &&
+                hv_db_review_sets_aside(c->db, a->incident, r->agreement);
     if (p >= 0)
-      count_row(c, a, r, p);
-    count_trend(c, a, r);
+      count_row(c, a, r, p, aside);
+    count_trend(c, a, r, aside);
     if (p == 0 && a->n_hits > 0)
       collect_hits(c, a, r);
   }
